@@ -1,0 +1,1 @@
+"""Competency plugin: skill levels, frameworks, evidence from xAPI, attainment, certificates, apprenticeships."""

@@ -1,0 +1,1 @@
+"""Courses plugin: authoring, catalogue, enrolment, delivery, quizzes, progress, xAPI emission."""

@@ -1,0 +1,97 @@
+"""The core of the vocational training platform.
+
+``create_app`` builds the Flask app: configuration, then the extensions in the order below, then
+the core blueprints, then the plugins selected by ``LMS_PLUGINS``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+__all__ = ["create_app"]
+
+
+def _template_folder() -> str:
+    """The shared ``templates/`` folder: beside the source tree, or shipped as ``lms_templates``."""
+    here = Path(__file__).resolve().parent.parent / "templates"
+    if (here / "base.html").exists():
+        return str(here)
+    import lms_templates  # installed from a wheel
+
+    return str(Path(lms_templates.__file__).parent)
+
+
+def _instance_path() -> str:
+    return os.environ.get("LMS_INSTANCE_PATH") or str(Path.cwd() / "instance")
+
+
+def create_app(config_override: dict | None = None) -> Flask:
+    from lms import config as config_module
+    from lms.core import celery as celery_module
+    from lms.core import db as db_module
+    from lms.core import errors, i18n, logging as lms_logging, plugins, security
+    from lms.core.extension_points import Registries, app_created
+
+    app = Flask(
+        __name__,
+        instance_path=(config_override or {}).get("INSTANCE_PATH") or _instance_path(),
+        instance_relative_config=True,
+        template_folder=_template_folder(),
+    )
+    config_module.load_config(app, config_override)
+    lms_logging.init_app(app)
+    config_module.check_production(app)
+    app.extensions["lms"] = Registries()
+
+    # Order matters: the database first (everything uses it), then security (login, CSRF, API
+    # tokens) and languages, then Celery (tasks use the database), then the core's own parts,
+    # and the plugins last, so they can rely on all of the core.
+    db_module.init_app(app)
+    from lms.core import migrations as migrations_module
+
+    migrations_module.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    celery_module.celery_init_app(app)
+    errors.init_app(app)
+
+    from lms import accounts, organisations
+    from lms.accounts import setup as accounts_setup
+    from lms.main import setup as main_setup
+    from lms.organisations import setup as organisations_setup
+
+    accounts_setup.init_app(app)
+    organisations_setup.init_app(app)
+    main_setup.init_app(app)
+    _init_optional_core(app)
+
+    selected = plugins.select(app)
+    app.extensions["lms_plugins"] = selected
+    for plugin in selected:
+        plugin.load(app)
+        if plugin.translations_dir:
+            i18n.add_translation_directory(app, plugin.translations_dir)
+    plugins.check_tables(selected, db_module.db.Model)
+
+    from lms import cli
+
+    cli.init_app(app)
+    app_created.send(app)
+    del accounts, organisations
+    return app
+
+
+def _init_optional_core(app) -> None:
+    """Core parts that other issues add (the LRS); each exposes ``init_app``."""
+    import importlib
+
+    for name in ("lms.xapi.setup",):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name and not name.startswith(exc.name or "\0"):
+                raise
+            continue
+        module.init_app(app)

@@ -1,0 +1,1 @@
+"""Accounts: users, passwords, login throttling, personal API tokens, ID card numbers."""

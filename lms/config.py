@@ -1,0 +1,159 @@
+"""Configuration: safe defaults for the embedded runtime, overridden by ``instance/config.py``
+and then by environment variables, then by the ``config_override`` given to ``create_app``.
+
+Every setting a deployment may change is listed in :data:`DEFAULTS` with a comment; the README
+documents the same list.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+#: The secret key used when none is configured. A production start refuses it.
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+DEFAULTS: dict[str, object] = {
+    #: ``development`` (default) or ``production``; production refuses unsafe settings.
+    "LMS_ENV": "development",
+    #: SQLAlchemy URL; default is an SQLite file under ``instance/``.
+    "LMS_DATABASE_URL": None,
+    #: Flask secret key (sessions, CSRF, signed tokens).
+    "LMS_SECRET_KEY": DEV_SECRET_KEY,
+    #: Celery broker URL; empty means tasks run eagerly in-process.
+    "CELERY_BROKER_URL": "",
+    #: Celery result backend; defaults to the broker when one is set.
+    "CELERY_RESULT_BACKEND": "",
+    #: Comma-separated plugin names to load; ``None`` (unset) loads every installed plugin.
+    "LMS_PLUGINS": None,
+    #: Base IRI of the platform's own xAPI vocabulary and activity ids.
+    "LMS_BASE_IRI": "http://127.0.0.1:5000/",
+    #: Public base URL of the site (links in mail, LRS endpoint in launch URLs).
+    "LMS_PUBLIC_URL": "http://127.0.0.1:5000",
+    #: Languages offered, the first is the default.
+    "LMS_LANGUAGES": "zh_CN,en",
+    #: Mail: ``console`` prints to the log; ``smtp`` sends through MAIL_SERVER.
+    "MAIL_BACKEND": "console",
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    "MAIL_DEFAULT_SENDER": "noreply@lms.local",
+    #: Failed logins per account (or per client address) before a lockout.
+    "LMS_LOGIN_MAX_FAILURES": 5,
+    #: Lockout window in seconds.
+    "LMS_LOGIN_LOCKOUT_SECONDS": 900,
+    #: Lifetime of a password-reset link in seconds.
+    "LMS_PASSWORD_RESET_MAX_AGE": 3600,
+    #: Log format: ``json`` (structured) or ``text``.
+    "LMS_LOG_FORMAT": "json",
+    "LMS_LOG_LEVEL": "INFO",
+    #: Maximum request size in bytes (uploads, xAPI attachments).
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    #: Where uploaded files are stored; default ``instance/uploads``.
+    "LMS_UPLOAD_DIR": None,
+}
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+
+
+def _coerce(default: object, raw: str) -> object:
+    """Convert an environment string to the type of the default value."""
+    if isinstance(default, bool):
+        return raw.strip().lower() in _BOOL_TRUE
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, (list, dict)):
+        return json.loads(raw)
+    return raw
+
+
+def load_config(app, config_override: dict | None = None) -> None:
+    """Fill ``app.config`` from defaults, ``instance/config.py``, the environment and overrides."""
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    app.config.from_pyfile("config.py", silent=True)
+    for key in list(app.config.keys()) + [k for k in os.environ if k.startswith(("LMS_", "CELERY_", "MAIL_"))]:
+        if key in os.environ:
+            app.config[key] = _coerce(app.config.get(key), os.environ[key])
+    if config_override:
+        app.config.update(config_override)
+    _derive(app)
+
+
+def _derive(app) -> None:
+    """Turn the public settings into the names Flask and its extensions read."""
+    cfg = app.config
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not cfg.get("LMS_DATABASE_URL"):
+        cfg["LMS_DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "lms.sqlite3")
+    cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["LMS_DATABASE_URL"])
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30})
+    else:
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_pre_ping", True)
+    cfg["SECRET_KEY"] = cfg["LMS_SECRET_KEY"]
+    if not cfg.get("LMS_UPLOAD_DIR"):
+        cfg["LMS_UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
+    languages = cfg["LMS_LANGUAGES"]
+    if isinstance(languages, str):
+        languages = [lang.strip() for lang in languages.split(",") if lang.strip()]
+    cfg["LMS_LANGUAGES"] = languages
+    cfg["BABEL_DEFAULT_LOCALE"] = languages[0]
+    cfg["BABEL_DEFAULT_TIMEZONE"] = cfg.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    plugins = cfg["LMS_PLUGINS"]
+    if isinstance(plugins, str):
+        plugins = [p.strip() for p in plugins.split(",") if p.strip()]
+    cfg["LMS_PLUGINS"] = plugins
+    production = cfg["LMS_ENV"] == "production"
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["SESSION_COOKIE_SECURE"] = production  # HTTPS only in production
+    cfg["REMEMBER_COOKIE_HTTPONLY"] = True
+    cfg["REMEMBER_COOKIE_SECURE"] = production
+    cfg["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    cfg.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    broker = cfg.get("CELERY_BROKER_URL") or ""
+    cfg["CELERY"] = {
+        "broker_url": broker or "memory://",
+        "result_backend": cfg.get("CELERY_RESULT_BACKEND") or (broker if broker else None),
+        "task_always_eager": not broker,
+        "task_eager_propagates": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "broker_connection_retry_on_startup": True,
+        "timezone": "Asia/Shanghai",
+        **(cfg.get("CELERY_EXTRA") or {}),
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class UnsafeConfiguration(RuntimeError):
+    """Raised when a production start finds a setting that must not be used in production."""
+
+
+def check_production(app) -> None:
+    """Refuse to start in production with the development secret key or with SQLite."""
+    cfg = app.config
+    if cfg["LMS_ENV"] != "production":
+        return
+    problems = []
+    if cfg["SECRET_KEY"] in (DEV_SECRET_KEY, "", None) or len(str(cfg["SECRET_KEY"])) < 32:
+        problems.append("LMS_SECRET_KEY is the development key or shorter than 32 characters; "
+                        "set a long random value, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        problems.append("LMS_DATABASE_URL points at SQLite; production needs PostgreSQL "
+                        "(postgresql://user:password@host/dbname)")
+    if problems:
+        raise UnsafeConfiguration("Refusing to start with LMS_ENV=production:\n  - " + "\n  - ".join(problems))

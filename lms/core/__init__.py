@@ -1,0 +1,1 @@
+"""Shared infrastructure of the platform: database, extension points, plugins, Celery, API helpers."""

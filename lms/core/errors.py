@@ -1,0 +1,76 @@
+"""Error pages in the user's language, and JSON errors for ``/api/`` (and ``/xapi/``)."""
+from __future__ import annotations
+
+import logging
+
+from flask import render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from lms.api import ApiError, error_response
+
+log = logging.getLogger("lms.errors")
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 412: "precondition_failed",
+          413: "payload_too_large", 415: "unsupported_media_type", 429: "too_many_requests",
+          500: "internal_error"}
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please log in first."),
+        403: _("You do not have permission to do this."),
+        404: _("The page you asked for does not exist."),
+        405: _("This method is not allowed here."),
+        409: _("This conflicts with the current state."),
+        413: _("The upload is too large."),
+        429: _("Too many attempts; please wait and try again."),
+        500: _("Something went wrong on our side. The error has been logged."),
+    }
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/xapi/")) or (
+        request.accept_mimetypes.best == "application/json")
+
+
+def init_app(app) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, **exc.details)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc):
+        message = _("The form expired or was not sent from this site; please reload the page and try again.")
+        if _wants_json():
+            return error_response(400, "csrf_failed", message)
+        return render_template("errors/error.html", status=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        message = _messages().get(status) or exc.description
+        if exc.description and exc.description != type(exc).description:
+            message = exc.description  # a specific message given to abort()
+        if _wants_json():
+            resp = error_response(status, _CODES.get(status, "http_error"), message)
+            if hasattr(exc, "get_headers"):
+                for key, value in exc.get_headers():
+                    if key.lower() not in ("content-type",):
+                        resp.headers[key] = value
+            return resp
+        return render_template("errors/error.html", status=status, message=message), status
+
+    @app.errorhandler(Exception)
+    def _unhandled(exc: Exception):
+        log.exception("unhandled error")
+        from lms.core.db import db
+
+        db.session.rollback()
+        message = _messages()[500]
+        if _wants_json():
+            return error_response(500, "internal_error", message)
+        return render_template("errors/error.html", status=500, message=message), 500

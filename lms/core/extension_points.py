@@ -1,0 +1,95 @@
+"""Every extension point of the core, in one place.
+
+A plugin touches the core only through what is declared here: the named signals (blinker) it
+may connect to or send, and the registries it may add to. Each one says who sends or reads it
+and what a receiver gets or returns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# --- Signals -------------------------------------------------------------------------------
+
+statement_stored = _signals.signal("statement-stored", doc="""
+Sent by ``lms.xapi`` once the transaction that stored one or more xAPI statements has
+committed (from the recorder used by plugins, and from ``/xapi/statements`` for outside
+clients alike). ``sender`` is the Flask app; keyword ``statement_ids`` is a list of statement
+id strings (UUID) in storage order, ``voided_ids`` the ids of statements that those statements
+voided. Receivers must be quick: they should enqueue a Celery task and return; the return value
+is ignored.
+""")
+
+user_registered = _signals.signal("user-registered", doc="""
+Sent by ``lms.accounts.operations.register_user`` after a new account has been flushed (not yet
+committed). ``sender`` is the :class:`~lms.accounts.models.User`. Return value ignored.
+""")
+
+membership_changed = _signals.signal("membership-changed", doc="""
+Sent by ``lms.organisations.operations`` when a membership is added, its role changed or it is
+removed (flushed, not committed). ``sender`` is the Membership; keyword ``action`` is one of
+``added``, ``changed``, ``removed``. Return value ignored.
+""")
+
+user_deleting = _signals.signal("user-deleting", doc="""
+Sent before an account is deactivated by an administrator. ``sender`` is the User. Plugins may
+revoke their own tokens or sessions. Return value ignored.
+""")
+
+app_created = _signals.signal("app-created", doc="""
+Sent at the end of :func:`lms.create_app` once all plugins are initialised. ``sender`` is the
+app. Plugins use it for wiring that needs every other plugin present. Return value ignored.
+""")
+
+# --- Registries ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A link in the main navigation.
+
+    ``endpoint`` is the Flask endpoint; ``label`` a lazy-translated string; ``visible`` is called
+    with the current user (possibly anonymous) and decides whether the link is shown; ``order``
+    sorts entries (lower first); ``section`` is ``main`` or ``admin``.
+    """
+
+    endpoint: str
+    label: object
+    visible: Callable[[object], bool] = lambda user: True
+    order: int = 100
+    section: str = "main"
+
+
+@dataclass
+class Registries:
+    """Per-app registries that plugins fill in their ``init_app``.
+
+    Stored in ``app.extensions["lms"]``; read them with :func:`registries`.
+    """
+
+    #: Navigation entries contributed by the core and plugins.
+    nav: list[NavEntry] = field(default_factory=list)
+    #: Permission name -> (description, roles granted it). See :mod:`lms.core.permissions`.
+    permissions: dict[str, tuple[object, frozenset[str]]] = field(default_factory=dict)
+    #: OpenAPI path items contributed by API blueprints: path -> {method: operation}.
+    openapi_paths: dict[str, dict] = field(default_factory=dict)
+    #: Demo-data seeders: callables ``seed(app, context: dict) -> list[str]`` run by
+    #: ``flask demo seed`` after the core's seeder; they return lines to print.
+    demo_seeders: list[Callable] = field(default_factory=list)
+    #: Health checks: name -> callable returning ``(ok: bool, detail: str)``.
+    health_checks: dict[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
+    #: Dashboard panels: callables ``panel(user) -> markup | None`` rendered on the home page.
+    home_panels: list[Callable] = field(default_factory=list)
+
+
+def registries(app=None) -> Registries:
+    """The registries of ``app`` (default: the current app)."""
+    if app is None:
+        from flask import current_app
+
+        app = current_app
+    return app.extensions["lms"]

@@ -1,0 +1,69 @@
+"""Languages: Flask-Babel with ``zh_CN`` as default and ``en``; every package has its catalogue.
+
+Locale choice, first match wins: the ``lang`` query parameter (remembered in the session), the
+logged-in user's preference, the session, the browser's ``Accept-Language``, the default.
+"""
+from __future__ import annotations
+
+import os
+
+from flask import request, session
+from flask_babel import Babel
+from flask_login import current_user
+
+babel = Babel()
+
+CORE_TRANSLATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "translations")
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LMS_LANGUAGES"]
+    if not request:
+        return languages[0]
+    asked = request.args.get("lang")
+    if asked in languages:
+        session["lang"] = asked
+        return asked
+    if session.get("lang") in languages:
+        return session["lang"]
+    user = current_user
+    if getattr(user, "is_authenticated", False) and getattr(user, "locale", "") in languages:
+        return user.locale
+    # Browsers send zh-CN; Babel's matcher wants the same separator on both sides.
+    offered = [lang.replace("_", "-") for lang in languages]
+    best = request.accept_languages.best_match(offered, default=None)
+    if best:
+        return best.replace("-", "_")
+    return languages[0]
+
+
+def init_app(app) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = CORE_TRANSLATIONS
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.before_request
+    def _fresh_locale():
+        # The locale is cached on ``g``; an app context reused across requests (the test
+        # client inside a test's app context) must not keep the previous request's choice.
+        from flask_babel import refresh
+
+        refresh()
+
+    @app.context_processor
+    def _languages():
+        from flask_babel import get_locale
+
+        return {"lms_languages": app.config["LMS_LANGUAGES"], "current_locale": locale_code(get_locale())}
+
+
+def locale_code(locale) -> str:
+    """``zh_CN`` or ``en`` for a Babel locale (``zh_Hans_CN`` prints oddly in ``lang``)."""
+    if locale is None:
+        return "zh_CN"
+    return "zh_CN" if locale.language == "zh" else locale.language
+
+
+def add_translation_directory(app, path: str) -> None:
+    app.extensions["babel"].translation_directories.append(path)

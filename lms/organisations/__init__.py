@@ -1,0 +1,1 @@
+"""Organisations (enterprises, schools / training institutions, authorities) and memberships."""

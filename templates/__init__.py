@@ -1,0 +1,1 @@
+"""Shared Jinja templates, shipped in the wheel as the ``lms_templates`` package."""
