@@ -1,11 +1,14 @@
 """Translation catalogues, one per package (lms, courses, competency).
 
-    python scripts/i18n.py update [PACKAGE...]   extract strings, merge into zh_CN and en catalogues
+    python scripts/i18n.py update [PACKAGE...]   extract strings, merge into zh_CN and en catalogues,
+                                                 and fill zh_CN from <package>/translations/zh/*.json
     python scripts/i18n.py missing [PACKAGE...]  list zh_CN entries without a translation (exit 1 if any)
     python scripts/i18n.py fill PACKAGE FILE.json  set zh_CN translations from {"msgid": "译文"}
     python scripts/i18n.py compile               compile every catalogue to .mo
 
-Message ids are English; ``zh_CN`` (the default language) must translate every one. ``en`` keeps
+Chinese translations are kept as JSON files ``{"English msgid": "中文"}`` under
+``<package>/translations/zh/`` (one file per area, so several people can add strings at once);
+``update`` writes them into the zh_CN catalogue. Message ids are English; ``zh_CN`` (the default language) must translate every one. ``en`` keeps
 empty translations, so the English ids show.
 """
 from __future__ import annotations
@@ -59,7 +62,24 @@ def update(package: str) -> None:
         for msg in catalog:
             msg.flags.discard("fuzzy")
         catalog.obsolete.clear()
+        if locale != "en":
+            table = _json_sources(package)
+            for msg in catalog:
+                key = msg.id[0] if isinstance(msg.id, tuple) else msg.id
+                if key in table:
+                    msg.string = tuple([table[key]] * 2) if isinstance(msg.id, tuple) else table[key]
         _write(path, catalog)
+
+
+def _json_sources(package: str) -> dict[str, str]:
+    folder = os.path.join(ROOT, package, "translations", "zh")
+    table: dict[str, str] = {}
+    if os.path.isdir(folder):
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".json"):
+                with open(os.path.join(folder, name), encoding="utf-8") as fh:
+                    table.update(json.load(fh))
+    return table
 
 
 def missing(package: str) -> list[str]:

@@ -25,6 +25,15 @@ def celery_init_app(app) -> Celery:
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.conf.beat_schedule = dict(app.config.get("CELERY_BEAT_SCHEDULE") or {})
     celery_app.set_default()
+
+    # Several Flask apps can live in one process (tests, tools): ``task.delay()`` must use the
+    # Celery app of the Flask app whose context is active.
+    from flask import appcontext_pushed
+
+    def _make_current(sender, **_kw):
+        sender.extensions["celery"].set_current()
+
+    appcontext_pushed.connect(_make_current, app, weak=False)
     import lms.core.tasks  # noqa: F401  (registers the core tasks)
 
     app.extensions["celery"] = celery_app
