@@ -5,13 +5,17 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export LMS_INSTANCE_PATH ?= $(CURDIR)/instance
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# This machine's pip configuration warns about every missing local index folder; hide that noise.
+QUIET_PIP := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 .PHONY: run test install translations translations-check benchmarks wheel-check clean
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --upgrade pip $(QUIET_PIP)
+	$(PY) -m pip install --quiet -e ".[dev]" $(QUIET_PIP)
 	touch $@
 
 install: $(VENV)/.installed

@@ -5,9 +5,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-"$ROOT/.venv/bin/python" -m pip wheel --quiet --no-deps --no-build-isolation -w "$WORK/dist" "$ROOT"
+quiet() { grep -v "is ignored: it is neither a file nor a directory" | grep -v "BuildBackendWarning\|^ *!!\|^ *\*\*\*\|^  *$" || true; }
+"$ROOT/.venv/bin/python" -m pip wheel --quiet --no-deps --no-build-isolation -w "$WORK/dist" "$ROOT" 2>&1 | quiet
 python3 -m venv "$WORK/venv"
-"$WORK/venv/bin/pip" install --quiet "$WORK"/dist/*.whl
+"$WORK/venv/bin/pip" install --quiet "$WORK"/dist/*.whl 2>&1 | quiet
 cd "$WORK"
 export LMS_INSTANCE_PATH="$WORK/instance"
 "$WORK/venv/bin/flask" --app lms db upgrade >/dev/null 2>&1
