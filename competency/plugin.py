@@ -9,19 +9,65 @@ from lms.core.plugins import LMSPlugin
 class CompetencyPlugin(LMSPlugin):
     name = "competency"
     title = _l("Competency and skill levels")
-    model_modules = ()
-    task_modules = ()
+    model_modules = ("competency.models",)
+    task_modules = ("competency.tasks",)
 
     def blueprints(self):
+        from competency.api import api_bp
         from competency.views import bp
 
-        return [bp]
+        return [bp, api_bp]
+
+    def cli(self):
+        from competency.cli import group
+
+        return group
 
     def init_app(self, app) -> None:
-        from lms.core.extension_points import NavEntry, registries
+        from competency import tasks
+        from competency.operations import access
+        from competency.demo import register_demo_seeder
+        from lms.core.extension_points import NavEntry, registries, statement_stored, user_registered
+        from lms.core.permissions import declare
 
         registries(app).nav.append(NavEntry("competency.levels", _l("Skill levels"),
                                             lambda u: getattr(u, "is_authenticated", False), order=20))
+        registries(app).nav.append(NavEntry("competency.learners", _l("Learners' skill levels"), _is_staff, order=21))
+        registries(app).nav.append(NavEntry("competency.attainments", _l("Level attainments"), _is_staff, order=22,
+                                            section="admin"))
+        registries(app).nav.append(NavEntry("competency.frameworks", _l("Frameworks"), access.may_edit_rules,
+                                            order=60, section="admin"))
+        registries(app).nav.append(NavEntry("competency.verify_form", _l("Verify a certificate"), lambda u: True,
+                                            order=95))
+        declare(app, "competency.manage_frameworks", {"institution_admin"}, _l("Import competency frameworks"))
+        declare(app, "competency.edit_rules", {"teacher", "institution_admin"}, _l("Edit evidence rules"))
+        declare(app, "competency.view_learners", {"teacher", "mentor", "enterprise_admin", "institution_admin",
+                                                  "supervisor"}, _l("See learners' competency profiles"))
+        access._register_scopes()
+        statement_stored.connect(tasks.on_statement_stored, sender=app, weak=False)
+        user_registered.connect(tasks.on_user_registered, weak=False)
+        register_demo_seeder(app)
+        _init_apprenticeship(app)
+
+
+def _is_staff(user) -> bool:
+    from competency.operations.access import STAFF_ROLES
+
+    return getattr(user, "is_authenticated", False) and (
+        user.is_system_admin or bool(user.roles() & (set(STAFF_ROLES) | {"supervisor"})))
+
+
+def _init_apprenticeship(app) -> None:
+    """The apprenticeship part of the plugin (competency/apprenticeship) wires itself in."""
+    import importlib
+
+    try:
+        part = importlib.import_module("competency.apprenticeship")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("competency.apprenticeship"):
+            return
+        raise
+    part.init_app(app)
 
 
 plugin = CompetencyPlugin()

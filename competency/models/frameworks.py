@@ -1,0 +1,163 @@
+"""Frameworks: one per edition of a national occupational skill standard, loaded as data."""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.core.db import GUID, JSONType, UTCDateTime, db, utcnow
+
+#: Kinds of item in the tree of a level: 职业功能 > 工作内容 > 技能要求 / 相关知识.
+ITEM_KINDS = ("function", "work_content", "skill", "knowledge")
+#: The kinds that are *units* (what evidence covers).
+UNIT_KINDS = ("skill", "knowledge")
+#: Parts of a level's certification.
+EXAM_PARTS = ("theory", "practical", "review")
+
+
+class Framework(db.Model):
+    """One edition of an occupation's skill standard (a CASE ``CFDocument``)."""
+
+    __tablename__ = "competency_frameworks"
+    __table_args__ = (sa.UniqueConstraint("occupation_id", "edition"),)
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable CASE identifier of the document.
+    identifier: Mapped[uuid.UUID] = mapped_column(GUID(), unique=True, default=uuid.uuid4)
+    #: The occupation the standard is for.
+    occupation_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_occupations.id"), index=True)
+    #: Edition of the standard, e.g. ``2018``; a new edition is a new framework.
+    edition: Mapped[str] = mapped_column(sa.String(40))
+    #: Title in Chinese, e.g. 国家职业技能标准 电工 (2018年版).
+    title: Mapped[str] = mapped_column(sa.String(300))
+    #: Title in English.
+    title_en: Mapped[str] = mapped_column(sa.String(300), default="")
+    #: Publisher (e.g. the ministry or a standards office).
+    publisher: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: Description (plain text).
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: ``active`` or ``retired`` (a retired edition keeps its attainments).
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")
+    #: Extra CASE document fields kept for round trips.
+    extensions: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: Who imported it (null for the demo seeder or the CLI).
+    imported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: When it was imported.
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+
+    occupation = relationship("Occupation")
+    levels = relationship("FrameworkLevel", back_populates="framework", order_by="FrameworkLevel.rung",
+                          cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<Framework {self.id} {self.edition}>"
+
+
+class FrameworkLevel(db.Model):
+    """A level covered by a framework, with its attainment rule and application prerequisites."""
+
+    __tablename__ = "competency_framework_levels"
+    __table_args__ = (sa.UniqueConstraint("framework_id", "rung"),)
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable CASE identifier of the level item.
+    identifier: Mapped[uuid.UUID] = mapped_column(GUID(), unique=True, default=uuid.uuid4)
+    #: The framework.
+    framework_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_frameworks.id", ondelete="CASCADE"),
+                                              index=True)
+    #: The rung of the ladder (competency_skill_levels.rung).
+    rung: Mapped[int] = mapped_column(sa.ForeignKey("competency_skill_levels.rung"))
+    #: Weighted unit coverage needed (0..1) besides the required units.
+    coverage_threshold: Mapped[float] = mapped_column(default=0.8)
+    #: Pass mark of the theory exam (out of 100).
+    theory_pass_mark: Mapped[float] = mapped_column(default=60.0)
+    #: Pass mark of the practical skills exam (out of 100).
+    practical_pass_mark: Mapped[float] = mapped_column(default=60.0)
+    #: How long a passed exam part stays valid, in days.
+    exam_validity_days: Mapped[int] = mapped_column(default=365 * 3)
+    #: Whether exams are needed at all (rungs certified by exam).
+    exams_required: Mapped[bool] = mapped_column(default=True)
+    #: Whether a comprehensive review (综合评审) is also needed (技师 and above).
+    review_required: Mapped[bool] = mapped_column(default=False)
+    #: Application prerequisites: a list of alternative condition sets, each a list of
+    #: conditions that must all hold, e.g. ``[[{"kind": "level_held", "rung": 1},
+    #: {"kind": "years_in_occupation", "years": 4}], [{"kind": "school_qualification", ...}]]``.
+    prerequisites: Mapped[list] = mapped_column(JSONType, default=list)
+
+    framework = relationship("Framework", back_populates="levels")
+    skill_level = relationship("SkillLevel")
+
+    def __repr__(self) -> str:
+        return f"<FrameworkLevel {self.framework_id}/{self.rung}>"
+
+
+class FrameworkItem(db.Model):
+    """A node of a level's tree (a CASE ``CFItem``): function, work content, skill or knowledge.
+
+    Skills and knowledge items are the *units* that evidence covers. Functions carry the weights
+    of the standard's weight tables (比重表) for that level.
+    """
+
+    __tablename__ = "competency_framework_items"
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable CASE identifier (kept across re-imports of the same file).
+    identifier: Mapped[uuid.UUID] = mapped_column(GUID(), unique=True, default=uuid.uuid4)
+    #: The framework.
+    framework_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_frameworks.id", ondelete="CASCADE"),
+                                              index=True)
+    #: The level the item belongs to.
+    level_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_framework_levels.id", ondelete="CASCADE"),
+                                          index=True)
+    #: The parent item (null for functions).
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("competency_framework_items.id",
+                                                                ondelete="CASCADE"), index=True)
+    #: ``function``, ``work_content``, ``skill`` or ``knowledge``.
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    #: Human-readable code from the standard, e.g. ``2.1.3``.
+    code: Mapped[str] = mapped_column(sa.String(40), default="")
+    #: Statement in Chinese.
+    title: Mapped[str] = mapped_column(sa.Text)
+    #: Statement in English.
+    title_en: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Order among siblings.
+    position: Mapped[int] = mapped_column(default=0)
+    #: Units: weight in the level's coverage. Functions: unused (see theory/skill weights).
+    weight: Mapped[float] = mapped_column(default=1.0)
+    #: Units: whether the level needs this unit covered whatever the weighted coverage.
+    required: Mapped[bool] = mapped_column(default=False)
+    #: Functions: weight (percent) in the theory-knowledge table for this level.
+    theory_weight: Mapped[float | None] = mapped_column()
+    #: Functions: weight (percent) in the skills table for this level.
+    skill_weight: Mapped[float | None] = mapped_column()
+
+    level = relationship("FrameworkLevel")
+    parent = relationship("FrameworkItem", remote_side=[id])
+
+    @property
+    def is_unit(self) -> bool:
+        return self.kind in UNIT_KINDS
+
+    def __repr__(self) -> str:
+        return f"<FrameworkItem {self.kind} {self.code}>"
+
+
+class LevelExamActivity(db.Model):
+    """An activity whose ``passed``/``failed`` statements are a level's exam result."""
+
+    __tablename__ = "competency_level_exam_activities"
+    __table_args__ = (sa.UniqueConstraint("level_id", "part", "activity_iri"),)
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The framework level examined.
+    level_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_framework_levels.id", ondelete="CASCADE"),
+                                          index=True)
+    #: ``theory``, ``practical`` or ``review``.
+    part: Mapped[str] = mapped_column(sa.String(20))
+    #: The activity IRI of the exam (looked up by the engine).
+    activity_iri: Mapped[str] = mapped_column(sa.String(1000), index=True)

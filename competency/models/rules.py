@@ -1,0 +1,112 @@
+"""Evidence rules: statement patterns that yield evidence for a unit, grouped into criteria.
+
+A unit's *criteria groups* are alternative achievement paths (OR): the unit's coverage is the
+best group's. A group combines its rules with ``all`` (AND: every rule must be met; partial
+coverage is the share met) or ``any`` (OR: the weights of the rules met add up, capped at 1).
+"""
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.core.db import JSONType, UTCDateTime, db, utcnow
+
+#: How a rule names the activities it matches.
+MATCH_KINDS = ("activity", "type", "parent")
+
+
+def index_key(kind: str, verb_iri: str, iri: str) -> str:
+    """The lookup key of the rule index: a fixed-length digest of (kind, verb, IRI)."""
+    return hashlib.sha1(f"{kind}\x1f{verb_iri}\x1f{iri}".encode()).hexdigest()
+
+
+class CriteriaGroup(db.Model):
+    """An achievement path of a unit: its rules combined with AND (``all``) or OR (``any``)."""
+
+    __tablename__ = "competency_criteria_groups"
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The unit (a skill or knowledge item).
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_framework_items.id", ondelete="CASCADE"),
+                                         index=True)
+    #: ``all`` (AND) or ``any`` (OR).
+    operator: Mapped[str] = mapped_column(sa.String(5), default="any")
+    #: Label shown to teachers.
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    rules = relationship("EvidenceRule", back_populates="group")
+
+
+class EvidenceRule(db.Model):
+    """A statement pattern that yields evidence for one unit, with a weight."""
+
+    __tablename__ = "competency_evidence_rules"
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The framework (denormalised for listing and recompute).
+    framework_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_frameworks.id", ondelete="CASCADE"),
+                                              index=True)
+    #: The unit the evidence is for.
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_framework_items.id", ondelete="CASCADE"),
+                                         index=True)
+    #: The criteria group (achievement path) the rule belongs to.
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_criteria_groups.id", ondelete="CASCADE"),
+                                          index=True)
+    #: Label shown to teachers.
+    name: Mapped[str] = mapped_column(sa.String(300), default="")
+    #: Verb IRIs that match (any of them).
+    verbs: Mapped[list] = mapped_column(JSONType, default=list)
+    #: ``activity`` (exact activity IRI), ``type`` (activity type IRI) or ``parent`` (any
+    #: activity whose contextActivities parent or grouping is this IRI).
+    match_kind: Mapped[str] = mapped_column(sa.String(10))
+    #: The IRI matched according to ``match_kind``.
+    match_iri: Mapped[str] = mapped_column(sa.String(1000))
+    #: Minimum ``result.score.scaled`` (-1..1), or null for none.
+    min_scaled: Mapped[float | None] = mapped_column()
+    #: Whether ``result.success`` must be true.
+    success_required: Mapped[bool] = mapped_column(default=False)
+    #: Weight of the evidence inside its group (1 = enough on its own in an ``any`` group).
+    weight: Mapped[float] = mapped_column(default=1.0)
+    #: Whether the rule is in force (disabled rules are left out of the index).
+    active: Mapped[bool] = mapped_column(default=True)
+    #: Who created it (null for imports and the seeder).
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: When it was created.
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+
+    group = relationship("CriteriaGroup", back_populates="rules")
+    unit = relationship("FrameworkItem")
+
+    def matches(self, statement) -> bool:
+        """Whether a stored statement meets the rule's result conditions (verb/activity matched by the index)."""
+        result = statement.result or {}
+        if self.success_required and result.get("success") is not True:
+            return False
+        if self.min_scaled is not None:
+            scaled = (result.get("score") or {}).get("scaled")
+            if scaled is None or scaled < self.min_scaled:
+                return False
+        return True
+
+
+class RuleIndexEntry(db.Model):
+    """The rule index: one row per (rule, verb) keyed by a digest of (kind, verb, IRI).
+
+    The engine computes the keys a statement could match (its activity, its activity type and
+    each contextActivities parent/grouping, times its verb) and looks them up here; it never
+    scans rules or history.
+    """
+
+    __tablename__ = "competency_rule_index"
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: :func:`index_key` of (match kind, verb IRI, matched IRI).
+    lookup_key: Mapped[str] = mapped_column(sa.String(40), index=True)
+    #: The rule.
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_evidence_rules.id", ondelete="CASCADE"),
+                                         index=True)

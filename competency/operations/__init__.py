@@ -1,0 +1,30 @@
+"""The competency plugin's rules, shared by views, the JSON API, Celery tasks and the CLI.
+
+Every operation takes the acting user explicitly (``None`` for the system) and only flushes;
+the caller commits once.
+
+* :mod:`.reference` -- the ladder and occupations;
+* :mod:`.frameworks` -- import/export of frameworks (CASE JSON and CSV);
+* :mod:`.rules` -- evidence rules and their index;
+* :mod:`.engine` -- the evidence engine (statements -> evidence -> unit and level state);
+* :mod:`.attainment` -- prerequisites, exams, award;
+* :mod:`.certificates` -- PDF, Open Badges 3.0 credentials, verification, revocation;
+* :mod:`.profile` -- a learner's profile per occupation;
+* :mod:`.access` -- who may see and do what.
+"""
+
+
+class CompetencyError(Exception):
+    """A domain error shown to the user; ``status`` is the HTTP status for the API."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message, *, status: int | None = None, code: str | None = None, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code

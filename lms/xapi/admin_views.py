@@ -1,0 +1,363 @@
+"""Administration pages of the LRS: clients, the statement browser, forwarding.
+
+* ``/admin/xapi/clients``: LRS clients (system administrators): list, create (the key and the
+  secret are shown once, in the answer to the creating POST), revoke.
+* ``/admin/xapi/statements``: the statement browser (system administrators, supervisors, and
+  teachers scoped to the learners of their organisations; see :func:`statements_visible`).
+* ``/admin/xapi/forwarding``: each destination's health, backlog and dead letters, with resend.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from lms.accounts.models import User
+from lms.core import permissions
+from lms.core.db import db
+from lms.core.forms import choices
+from lms.core.permissions import acting_user, can, require, require_admin, visible
+from lms.xapi import forwarding
+from lms.xapi.errors import XAPIValidationError
+from lms.xapi.identifiers import sha1
+from lms.xapi.models import Activity, Agent, Client, Statement, StatementActivity, Verb
+
+bp = Blueprint("xapi_admin", __name__, url_prefix="/admin/xapi")
+
+PAGE_SIZE = 50
+
+#: Scopes an administrator may grant, with what they allow.
+SCOPE_LABELS = {
+    "statements/write": _l("Write statements"),
+    "statements/read": _l("Read all statements"),
+    "statements/read/mine": _l("Read the statements it wrote"),
+    "state": _l("Read and write state documents"),
+    "define": _l("Define activities"),
+    "profile": _l("Read and write profile documents"),
+    "all/read": _l("Read everything"),
+    "all": _l("Everything"),
+}
+
+
+# --- Scope of the statement browser ---------------------------------------------------------
+
+
+def _user_ifis(users) -> set[str]:
+    """The IFIs under which statements about these users are stored (the platform's account,
+    and the login email as ``mbox``, which outside tools often use)."""
+    home = current_app.config["LMS_PUBLIC_URL"].rstrip("/")
+    ifis = set()
+    for uid, email in users:
+        ifis.add(f"account:{home} {uid}")
+        if email:
+            ifis.add(f"mbox:mailto:{email}")
+    return ifis
+
+
+def _agent_pks_for(ifis: set[str]):
+    return sa.select(Agent.pk).where(Agent.ifi_hash.in_(sorted(sha1(i) for i in ifis) or ["-"]))
+
+
+@permissions.scope(Statement)
+def statements_visible(user, stmt):
+    """Supervisors see every statement; a teacher sees statements whose actor is a member of an
+    organisation where the teacher teaches; everyone sees statements about themselves.
+
+    (The LRS cannot tell reliably which course an outside statement belongs to, so the rule
+    follows the people, not the activities.)
+    """
+    if "supervisor" in user.roles():
+        return stmt
+    users = {(str(user.uuid), user.email)}
+    org_ids = user.organisation_ids("teacher")
+    if org_ids:
+        from lms.organisations.models import Membership
+
+        users |= {(str(u), e) for u, e in db.session.execute(
+            sa.select(User.uuid, User.email).join(Membership, Membership.user_id == User.id)
+            .where(Membership.organisation_id.in_(org_ids)).distinct())}
+    return stmt.where(Statement.actor_pk.in_(_agent_pks_for(_user_ifis(users))))
+
+
+def may_browse(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and (
+        user.is_system_admin or can(user, "xapi.browse"))
+
+
+def _is_admin(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_system_admin)
+
+
+# --- Forms ------------------------------------------------------------------------------------
+
+
+class ClientForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    scopes = SelectMultipleField(_l("Scopes"), choices=choices(SCOPE_LABELS), default=["statements/write"],
+                                 option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
+                                 validators=[DataRequired()])
+
+
+class ResendForm(FlaskForm):
+    delivery_id = HiddenField()
+
+
+# --- Clients ----------------------------------------------------------------------------------
+
+
+@bp.route("/clients", methods=["GET", "POST"])
+@require_admin
+def clients():
+    from lms.xapi import credentials
+
+    form = ClientForm()
+    created = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            client, key, secret = credentials.create_client(form.name.data.strip(), form.scopes.data,
+                                                            created_by=acting_user())
+        except XAPIValidationError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc.message))
+            status = 400
+        else:
+            db.session.commit()
+            created = {"name": client.name, "key": key, "secret": secret, "endpoint": credentials.lrs_endpoint()}
+            form = ClientForm(formdata=None)
+    elif form.is_submitted():
+        status = 400
+    rows = db.session.scalars(sa.select(Client).where(Client.user_id.is_(None)).order_by(Client.id.desc())).all()
+    response = current_app.make_response((render_template(
+        "xapi/clients.html", clients=rows, form=form, created=created, scope_labels=SCOPE_LABELS,
+        revoke_form=ResendForm()), status))
+    if created:
+        response.headers["Cache-Control"] = "no-store"  # the secret must not linger in caches
+    return response
+
+
+@bp.route("/clients/<int:client_id>/revoke", methods=["POST"])
+@require_admin
+def revoke_client(client_id):
+    from lms.xapi import credentials
+
+    form = ResendForm()
+    if not form.validate_on_submit():
+        abort(400)
+    client = db.session.get(Client, client_id)
+    if client is None or client.user_id is not None:
+        abort(404)
+    credentials.revoke_client(client)
+    db.session.commit()
+    flash(_("The client %(name)s has been revoked.", name=client.name), "success")
+    return redirect(url_for("xapi_admin.clients"))
+
+
+# --- Statement browser ------------------------------------------------------------------------
+
+
+def _parse_local(value: str | None, tz: ZoneInfo):
+    """A ``datetime-local`` value (in the site's time zone) as aware UTC, or ``None``."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def _matching_users(viewer, text: str, limit: int = 200) -> list:
+    like = f"%{text}%"
+    stmt = sa.select(User.uuid, User.email).where(
+        sa.or_(User.email.ilike(like), User.mobile.ilike(like), User.real_name.ilike(like))).limit(limit)
+    return list(db.session.execute(stmt))
+
+
+@bp.route("/statements")
+@require()
+def statements():
+    viewer = acting_user()
+    if not may_browse(viewer):
+        abort(403)
+    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
+    args = request.args
+    learner = (args.get("learner") or "").strip()[:100]
+    verb_iri = (args.get("verb") or "").strip()
+    activity = (args.get("activity") or "").strip()
+    since_raw, until_raw = args.get("since") or "", args.get("until") or ""
+    errors = []
+    since, until = _parse_local(since_raw, tz), _parse_local(until_raw, tz)
+    if since is False or until is False:
+        errors.append(_("Enter times as YYYY-MM-DDTHH:MM."))
+        since = until = None
+
+    stmt = visible(viewer, Statement, sa.select(Statement.pk, Statement.id, Statement.stored, Statement.object_id,
+                                                Statement.object_type, Statement.voided, Verb.iri, Verb.display,
+                                                Agent.ifi, Agent.name)
+                   .join(Verb, Verb.pk == Statement.verb_pk).outerjoin(Agent, Agent.pk == Statement.actor_pk))
+    if learner:
+        users = _matching_users(viewer, learner)
+        stmt = stmt.where(Statement.actor_pk.in_(_agent_pks_for(_user_ifis(users))))
+    if verb_iri:
+        stmt = stmt.where(Statement.verb_pk.in_(sa.select(Verb.pk).where(Verb.iri_hash == sha1(verb_iri))))
+    if activity:
+        stmt = stmt.where(Statement.pk.in_(
+            sa.select(StatementActivity.statement_pk).join(Activity, Activity.pk == StatementActivity.activity_pk)
+            .where(Activity.iri_hash == sha1(activity), StatementActivity.direct.is_(True))))
+    if since:
+        stmt = stmt.where(Statement.stored >= since)
+    if until:
+        stmt = stmt.where(Statement.stored < until)
+    cursor = args.get("before") or ""
+    if cursor:
+        try:
+            stored_s, pk_s = cursor.split("_", 1)
+            before = (dt.datetime.fromisoformat(stored_s), int(pk_s))
+        except ValueError:
+            abort(400)
+        stmt = stmt.where(sa.or_(Statement.stored < before[0],
+                                 sa.and_(Statement.stored == before[0], Statement.pk < before[1])))
+    rows = db.session.execute(stmt.order_by(Statement.stored.desc(), Statement.pk.desc()).limit(PAGE_SIZE + 1)).all()
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        last = rows[-1]
+        next_cursor = f"{last.stored.isoformat()}_{last.pk}"
+    verbs = db.session.execute(sa.select(Verb.iri, Verb.display).order_by(Verb.iri).limit(300)).all()
+    home = current_app.config["LMS_PUBLIC_URL"].rstrip("/")
+    uuids = {r.ifi.rsplit(" ", 1)[1] for r in rows if r.ifi and r.ifi.startswith(f"account:{home} ")}
+    names = {}
+    if uuids:
+        valid = []
+        for u in uuids:
+            try:
+                valid.append(uuid.UUID(u))
+            except ValueError:
+                pass
+        names = {str(u): n for u, n in db.session.execute(
+            sa.select(User.uuid, User.real_name).where(User.uuid.in_(valid)))}
+    return render_template("xapi/statements.html", rows=rows, verbs=verbs, learner=learner, verb_iri=verb_iri,
+                           activity=activity, since=since_raw, until=until_raw, errors=errors,
+                           next_cursor=next_cursor, names=names, home=home, tz=tz,
+                           status=400 if errors else 200), 400 if errors else 200
+
+
+@bp.route("/statements/<statement_id>")
+@require()
+def statement_detail(statement_id):
+    viewer = acting_user()
+    if not may_browse(viewer):
+        abort(403)
+    try:
+        sid = uuid.UUID(statement_id)
+    except ValueError:
+        abort(404)
+    row = db.session.scalars(visible(viewer, Statement, sa.select(Statement).where(Statement.id == sid))).first()
+    if row is None:
+        abort(404)
+    text = json.dumps(row.full, indent=2, ensure_ascii=False, sort_keys=False)
+    return render_template("xapi/statement_detail.html", statement=row, text=text)
+
+
+# --- Forwarding -------------------------------------------------------------------------------
+
+
+@bp.route("/forwarding")
+@require_admin
+def forwarding_index():
+    try:
+        rows = forwarding.status()
+        config_error = None
+    except forwarding.ForwardingConfigError as exc:
+        rows, config_error = [], str(exc)
+    return render_template("xapi/forwarding.html", rows=rows, config_error=config_error)
+
+
+@bp.route("/forwarding/<name>", methods=["GET"])
+@require_admin
+def forwarding_detail(name):
+    rows = forwarding.status(name)
+    if not rows:
+        abort(404)
+    page = max(request.args.get("page", 1, type=int), 1)
+    letters = forwarding.dead_letters(name, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    return render_template("xapi/forwarding_detail.html", row=rows[0], letters=letters[:PAGE_SIZE],
+                           has_more=len(letters) > PAGE_SIZE, page=page, form=ResendForm())
+
+
+@bp.route("/forwarding/<name>/resend", methods=["POST"])
+@require_admin
+def forwarding_resend(name):
+    if forwarding.destination(name) is None:
+        abort(404)
+    form = ResendForm()
+    if not form.validate_on_submit():
+        abort(400)
+    ids = None
+    if form.delivery_id.data:
+        try:
+            ids = [int(form.delivery_id.data)]
+        except ValueError:
+            abort(400)
+    count = forwarding.resend(name, ids)
+    db.session.commit()
+    if count:
+        _kick(name)
+    flash(_("%(n)d statements queued again.", n=count), "success")
+    return redirect(url_for("xapi_admin.forwarding_detail", name=name))
+
+
+@bp.route("/forwarding/<name>/retry", methods=["POST"])
+@require_admin
+def forwarding_retry(name):
+    if forwarding.destination(name) is None:
+        abort(404)
+    form = ResendForm()
+    if not form.validate_on_submit():
+        abort(400)
+    count = forwarding.retry_now(name)
+    db.session.commit()
+    _kick(name)
+    flash(_("%(n)d waiting statements will be sent now.", n=count), "success")
+    return redirect(url_for("xapi_admin.forwarding_detail", name=name))
+
+
+@bp.route("/forwarding/<name>/check", methods=["POST"])
+@require_admin
+def forwarding_check(name):
+    dest = forwarding.destination(name)
+    if dest is None:
+        abort(404)
+    form = ResendForm()
+    if not form.validate_on_submit():
+        abort(400)
+    ok, message = forwarding.check_destination(dest)
+    if ok:
+        flash(_("Connection works: %(detail)s", detail=message), "success")
+    else:
+        flash(_("Connection failed: %(detail)s", detail=message), "danger")
+    return redirect(url_for("xapi_admin.forwarding_detail", name=name))
+
+
+def _kick(name: str) -> None:
+    """Start a delivery run for ``name`` (inline and short without a broker)."""
+    from lms.xapi.forwarding_tasks import forward_deliver
+
+    eager = current_app.config["CELERY"].get("task_always_eager")
+    try:
+        forward_deliver.delay(name, True, 2.0 if eager else None)
+    except Exception:
+        current_app.logger.exception("could not start xAPI forwarding for %s", name)

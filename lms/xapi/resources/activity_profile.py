@@ -1,0 +1,19 @@
+"""Activity Profile resource (Communication 2.7): documents about an activity."""
+from __future__ import annotations
+
+from lms.xapi.documents import DocumentScope
+from lms.xapi.http import XRequest, check_params
+from lms.xapi.resources.common import parse_activity_id
+from lms.xapi.resources.document_base import handle_documents
+
+METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
+
+
+def handle(x: XRequest):
+    if x.method in ("GET", "HEAD"):
+        x.require("profile", "all/read")
+    else:
+        x.require("profile")
+    check_params(x, {"activityId", "profileId", "since"})
+    scope = DocumentScope("activity_profile", activity_iri=parse_activity_id(x))
+    return handle_documents(x, scope, "profileId", delete_many=False, require_precondition=True)

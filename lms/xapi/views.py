@@ -1,0 +1,108 @@
+"""The ``/xapi/`` blueprint: one URL per resource, each handled by its module in ``resources``.
+
+Every request goes through the same steps: CORS preflight, alternate request syntax, version
+header, HTTP Basic authentication, the resource's handler, then one commit for writes. A
+statement id that two clients write at the same moment is retried once, so the loser gets the
+answer the specification asks for (204 for the same content, 409 otherwise) rather than an error.
+"""
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import Blueprint, g, request
+
+from lms.core.db import db
+from lms.xapi import http
+from lms.xapi.errors import XAPIError
+from lms.xapi.resources import about, activities, activity_profile, agent_profile, agents, state, statements
+
+log = logging.getLogger("lms.xapi")
+
+bp = Blueprint("xapi", __name__, url_prefix="/xapi")
+
+RESOURCES = {
+    "statements": statements,
+    "activities/state": state,
+    "activities/profile": activity_profile,
+    "agents/profile": agent_profile,
+    "activities": activities,
+    "agents": agents,
+    "about": about,
+}
+ALL_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
+
+
+def _dispatch(name: str):
+    module = RESOURCES[name]
+    if request.method == "OPTIONS":
+        return http.empty_response(200)
+    x = http.build_request()
+    g.xapi_request = x
+    http.negotiate_version(x, required=module is not about)
+    if x.method not in module.METHODS:
+        raise XAPIError(f"method {x.method} is not allowed on {name}", 405)
+    if module is not about:
+        http.authenticate_request(x)
+    writes = x.method in ("PUT", "POST", "DELETE")
+    for attempt in (1, 2):
+        try:
+            response = module.handle(x)
+            if writes:
+                db.session.commit()
+            return response
+        except _RETRYABLE:
+            # Two writers raced on the same unique key (a statement id, a document): the second
+            # attempt sees the first one's row and answers as the specification says.
+            db.session.rollback()
+            if attempt == 2:
+                raise XAPIError("the request conflicted with a concurrent one; retry it", 409) from None
+        except Exception:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retryable() -> tuple:
+    errors = [sa.exc.IntegrityError]
+    try:  # the PostgreSQL write path uses psycopg's COPY directly, whose errors are psycopg's own
+        import psycopg
+
+        errors += [psycopg.IntegrityError, psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure]
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+_RETRYABLE = _retryable()
+
+
+def _view(name: str):
+    def view():
+        return _dispatch(name)
+
+    view.__name__ = name.replace("/", "_")
+    return view
+
+
+for _name in RESOURCES:
+    bp.add_url_rule(f"/{_name}", view_func=_view(_name), methods=ALL_METHODS)
+    # Clients differ on a trailing slash; accept both spellings without a redirect.
+    bp.add_url_rule(f"/{_name}/", endpoint=_name.replace("/", "_") + "_slash", view_func=_view(_name),
+                    methods=ALL_METHODS)
+
+
+@bp.errorhandler(XAPIError)
+def _xapi_error(exc: XAPIError):
+    db.session.rollback()
+    return http.error_response(exc)
+
+
+@bp.errorhandler(sa.exc.OperationalError)
+def _database_busy(exc):
+    # e.g. SQLite "database is locked" under heavy concurrent writes: tell the client to retry.
+    db.session.rollback()
+    log.warning("xAPI request failed on a busy database: %s", exc)
+    resp = http.error_response(XAPIError("the database is busy; retry the request", 503))
+    resp.headers["Retry-After"] = "1"
+    return resp
