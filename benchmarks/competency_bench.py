@@ -162,6 +162,10 @@ def load_history(rng, count: int, ctx: dict, report_every: int = 100_000) -> Non
     if evidence:
         db.session.execute(sa.insert(Evidence), evidence)
         db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # what autovacuum does after a bulk load: fresh planner statistics
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
     ctx["stored"] += count
 
 

@@ -199,7 +199,14 @@ def run_clients(n_clients: int, jobs: list, worker, port: int, auth: str) -> tup
                     if not queue:
                         return
                     job = queue.pop()
-                items, ls, errors = worker(conn, job)
+                try:
+                    items, ls, errors = worker(conn, job)
+                except (OSError, http.client.HTTPException, ValueError) as exc:
+                    # A timeout or a broken answer is an error of this job, not the end of the client.
+                    print(f"    request failed: {type(exc).__name__}: {exc} ({str(job)[:160]})", flush=True)
+                    conn.close()
+                    conn = Conn(port, auth)
+                    items, ls, errors = 0, [], 1
                 with lock:
                     lat.extend(ls)
                     totals["items"] += items
@@ -245,12 +252,16 @@ class Gunicorn:
         cmd = [str(BIN / "gunicorn"), "-w", str(self.workers), "-k", "gthread", "--threads", str(self.threads),
                "--keep-alive", "30", "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
                "--timeout", "120", "lms:create_app()"]
+        # The server's log goes to a file: an unread pipe would fill up and block the workers.
+        self.log_path = os.path.join(self.env["LMS_INSTANCE_PATH"], f"gunicorn-{self.port}.log")
+        self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, env=self.env, cwd=str(ROOT), start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("gunicorn exited: " + self.proc.stderr.read().decode()[-2000:])
+                with open(self.log_path, errors="replace") as fh:
+                    raise RuntimeError("gunicorn exited: " + fh.read()[-2000:])
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     pass
@@ -277,6 +288,7 @@ class Gunicorn:
             except ProcessLookupError:
                 pass
         self.proc = None
+        self._log.close()
 
 
 # --- Databases ---------------------------------------------------------------------------------

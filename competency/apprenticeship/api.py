@@ -79,13 +79,17 @@ def cohort_json(c: Cohort) -> dict:
             "template_version": c.template_version}
 
 
-def milestone_json(m: ApprenticeMilestone) -> dict:
-    return {"code": m.code, "title": ops.milestone_title(m.definition), "due_date": m.due_date.isoformat(),
+def milestone_json(m: ApprenticeMilestone, titles: dict | None = None) -> dict:
+    if titles is None:
+        title = ops.milestone_title(m.definition)
+    else:  # one translation per definition, not per apprentice
+        title = titles.get(m.definition_id) or titles.setdefault(m.definition_id, ops.milestone_title(m.definition))
+    return {"code": m.code, "title": title, "due_date": m.due_date.isoformat(),
             "status": m.status, "progress": m.progress, "done_on": m.done_on.isoformat() if m.done_on else None,
             "retired": m.retired}
 
 
-def apprentice_json(a: Apprentice, milestones=None) -> dict:
+def apprentice_json(a: Apprentice, milestones=None, titles: dict | None = None) -> dict:
     out = {"id": a.id, "cohort_id": a.cohort_id, "user_id": a.user_id, "name": a.user.display_name,
            "enterprise_mentor_id": a.enterprise_mentor_id, "school_mentor_id": a.school_mentor_id,
            "agreement_number": a.agreement_number,
@@ -93,7 +97,7 @@ def apprentice_json(a: Apprentice, milestones=None) -> dict:
            "contract_start": a.contract_start.isoformat(), "contract_end": a.contract_end.isoformat(),
            "joined_on": a.joined_on.isoformat()}
     if milestones is not None:
-        out["milestones"] = [milestone_json(m) for m in milestones]
+        out["milestones"] = [milestone_json(m, titles) for m in milestones]
     return out
 
 
@@ -222,7 +226,8 @@ def cohort_detail(cohort_id):
     rows = db.session.scalars(stmt.order_by(Apprentice.id).limit(limit).offset(offset)
                               .options(sa.orm.joinedload(Apprentice.user))).all()
     ms = _milestones_by_apprentice(user, [a.id for a in rows])
-    return jsonify({**cohort_json(c), "apprentices": [apprentice_json(a, ms[a.id]) for a in rows],
+    titles: dict = {}
+    return jsonify({**cohort_json(c), "apprentices": [apprentice_json(a, ms[a.id], titles) for a in rows],
                     "limit": limit, "offset": offset})
 
 

@@ -57,7 +57,8 @@ def facts_of(statement, user_id: int) -> list[dict]:
             items = [items]
         parents.extend(a.get("id") for a in items if isinstance(a, dict) and a.get("id"))
     score = (result.get("score") or {}).get("scaled")
-    base = {"user_id": user_id, "statement_id": statement.id, "occurred_at": statement.timestamp,
+    # Every row has the same keys, so the insert is one batched executemany.
+    base = {"user_id": user_id, "statement_id": statement.id, "occurred_at": statement.timestamp, "seconds": 0.0,
             "score": score if isinstance(score, (int, float)) and not isinstance(score, bool) else None}
     verb = statement.verb_id
     kinds = []
@@ -113,7 +114,8 @@ def ingest(statements, *, only_users: set[int] | None = None) -> set[int]:
                                         .where(LearningFact.statement_id.in_(ids[i:i + 500]))))
     fresh = [r for r in rows if r["statement_id"] not in known]
     if fresh:
-        db.session.execute(sa.insert(LearningFact), fresh)
+        # Core executemany (no RETURNING of ids: nothing needs them).
+        db.session.execute(LearningFact.__table__.insert(), fresh)
     db.session.flush()
     return {r["user_id"] for r in fresh}
 

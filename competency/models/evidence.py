@@ -35,10 +35,11 @@ class Evidence(db.Model):
     #: The unit covered.
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_framework_items.id", ondelete="CASCADE"))
     #: The rule that matched.
-    rule_id: Mapped[int | None] = mapped_column(sa.ForeignKey("competency_evidence_rules.id", ondelete="SET NULL"))
+    rule_id: Mapped[int | None] = mapped_column(sa.ForeignKey("competency_evidence_rules.id", ondelete="SET NULL"),
+                                                index=True)
     #: The criteria group of that rule.
     group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("competency_criteria_groups.id",
-                                                               ondelete="SET NULL"))
+                                                               ondelete="SET NULL"), index=True)
     #: Weight the rule gives.
     weight: Mapped[float] = mapped_column(default=1.0)
     #: The verb of the statement.
@@ -167,7 +168,8 @@ class StateChange(db.Model):
     #: State after.
     after: Mapped[dict] = mapped_column(JSONType, default=dict)
     #: The evidence that caused it, if any.
-    evidence_id: Mapped[int | None] = mapped_column(sa.ForeignKey("competency_evidence.id", ondelete="SET NULL"))
+    evidence_id: Mapped[int | None] = mapped_column(sa.ForeignKey("competency_evidence.id", ondelete="SET NULL"),
+                                                    index=True)
     #: The statement that caused it, if any.
     statement_id: Mapped[str | None] = mapped_column(sa.String(36))
     #: ``evidence``, ``void``, ``exam``, ``award``, ``certificate``, ``revoke``, ``recompute``, ``claim``.

@@ -54,7 +54,8 @@ class DocumentScope:
             else:
                 from lms.xapi.models import Activity
 
-                activity_pk = db.session.scalar(sa.select(Activity.pk).where(Activity.iri_hash == sha1(self.activity_iri)))
+                activity_pk = db.session.scalar(
+                    sa.select(Activity.pk).where(Activity.iri_hash == sha1(self.activity_iri)))
                 if activity_pk is None:
                     return None
         if self.agent is not None:

@@ -169,7 +169,8 @@ def error_body(exc: XAPIError) -> dict:
 
 
 def error_response(exc: XAPIError):
-    resp = current_app.response_class(json.dumps(error_body(exc), ensure_ascii=False), status=exc.status,
+    # ASCII-escaped: a message may quote the client's input, unpaired surrogates included.
+    resp = current_app.response_class(json.dumps(error_body(exc), ensure_ascii=True), status=exc.status,
                                       mimetype="application/json")
     if exc.status == 401:
         resp.headers["WWW-Authenticate"] = 'Basic realm="xAPI"'

@@ -244,7 +244,8 @@ def run_more(token: str, *, authority_ifi: str | None) -> Page:
     return run(query, cursor=cursor, bound=bound)
 
 
-def get_one(statement_id: uuid.UUID, *, voided: bool, authority_ifi: str | None = None) -> tuple[dict, dt.datetime] | None:
+def get_one(statement_id: uuid.UUID, *, voided: bool,
+            authority_ifi: str | None = None) -> tuple[dict, dt.datetime] | None:
     """``statementId`` (voided=False) or ``voidedStatementId`` (voided=True) lookup."""
     stmt = sa.select(Statement.full, Statement.stored, Statement.authority_pk).where(
         Statement.id == statement_id, Statement.voided.is_(voided))

@@ -147,6 +147,19 @@ def test_browser_pages_with_a_cursor(client, admin, recorded, monkeypatch):
     second = listed(client.get(older).get_data(as_text=True))
     assert len(second) == 1 and not (first & second)
     assert first | second == set(recorded.values())
+    # The same with an activity filter (ordered by the activity link's index).
+    monkeypatch.setattr("lms.xapi.admin_views.PAGE_SIZE", 1)
+    seen = set()
+    url = "/admin/xapi/statements?activity=http://lms.test/courses/1"
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        page = listed(html)
+        assert len(page) == 1 and not (page & seen)
+        seen |= page
+        more = re.search(r'href="([^"]*before=[^"]+)"', html)
+        url = more.group(1).replace("&amp;", "&") if more else None
+    assert seen == {recorded["alice_completed"], recorded["bob_completed"]}
+    assert client.get("/admin/xapi/statements?before=garbage").status_code == 400
 
 
 def test_teacher_sees_only_learners_of_their_organisations(client, auth, people, recorded):
@@ -157,6 +170,10 @@ def test_teacher_sees_only_learners_of_their_organisations(client, auth, people,
     assert client.get(f"/admin/xapi/statements/{recorded['bob_completed']}").status_code == 404
     # Searching for a learner elsewhere finds nothing either.
     assert listed(client.get("/admin/xapi/statements?learner=Bob").get_data(as_text=True)) == set()
+    # An outside tool that names the learner by email: still the teacher's learner.
+    by_mail = recorder.record(statement_for(people["alice"], actor={"mbox": f"mailto:{people['alice'].email}"}))
+    db.session.commit()
+    assert by_mail in listed(client.get("/admin/xapi/statements?learner=Alice").get_data(as_text=True))
 
 
 def test_supervisor_sees_everything_and_learner_nothing(client, auth, people, recorded):

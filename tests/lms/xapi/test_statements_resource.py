@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-
 from tests.lms.xapi.conftest import make_statement, new_id
 
 V = "1.0.3"
@@ -387,3 +386,15 @@ def test_statements_referring_to_matching_statements_match_the_filters(client, l
                "object": {"objectType": "StatementRef", "id": ref}}
     post(client, h, voiding)
     assert listed(agent=json.dumps({"mbox": "mailto:a@example.com"})) == [target]
+
+
+def test_unstorable_text_inside_extensions_is_refused_not_a_500(client, lrs_client):
+    _k, _s, h = lrs_client("all")
+    for value in ('"\\ud800"', '"a\\u0000b"', '{"k\\udfff": 1}'):
+        body = json.dumps(make_statement(1)).replace(
+            '"object"', '"result": {"extensions": {"http://example.com/ext": %s}}, "object"' % value)
+        resp = client.post("/xapi/statements", data=body, headers={**h, "Content-Type": "application/json"})
+        assert resp.status_code in (200, 400), (value, resp.get_data(as_text=True))
+        if resp.status_code == 200:
+            [sid] = resp.get_json()
+            assert get(client, h, statementId=sid).status_code == 200
