@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -11,16 +12,25 @@ from lms.accounts.forms import (ApiTokenForm, ChangePasswordForm, EmptyForm, Log
                                 RegisterForm, ResetPasswordForm, ResetRequestForm)
 from lms.accounts.models import ApiToken
 from lms.core.db import db
-from lms.core.forms import apply_error
+from lms.core.forms import submit
+from lms.core.i18n import locale_code
 from lms.core.mail import send_mail
 
 bp = Blueprint("auth", __name__)
 
 
+def is_local_path(target: str | None) -> bool:
+    """Whether ``target`` is a path on this site (not ``//host``, ``/\\host`` or one hidden by
+    control characters or whitespace, which browsers strip or read as slashes)."""
+    if not target or not target.startswith("/") or len(target) > 2000:
+        return False
+    if "\\" in target or any(ord(c) < 33 or ord(c) == 127 for c in target):
+        return False
+    return not target.startswith("//")
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("main.home")
+    return target if is_local_path(target) else url_for("main.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -28,22 +38,14 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = ops.authenticate(form.login.data, form.password.data, request.remote_addr)
-        except ops.AccountError as exc:
-            db.session.commit()  # keep the failure count
-            apply_error(exc, form)
-            status = 400
-        else:
-            db.session.commit()
-            login_user(user, remember=form.remember.data)
-            flash(_("Welcome, %(name)s.", name=user.display_name), "success")
-            return redirect(_safe_next(request.args.get("next")))
-    elif form.is_submitted():
-        status = 400
-    return render_template("accounts/login.html", form=form), status
+    # A failed attempt is committed too: it counts towards the lockout.
+    done = submit(form, lambda: ops.authenticate(form.login.data, form.password.data, request.remote_addr),
+                  ops.AccountError, commit_on_error=True)
+    if done.ok:
+        login_user(done.value, remember=form.remember.data)
+        flash(_("Welcome, %(name)s.", name=done.value.display_name), "success")
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form), done.status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -59,69 +61,39 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            from flask_babel import get_locale
-
-            user = ops.register_user(form.login.data, form.password.data, form.real_name.data,
-                                     locale=str(get_locale()))
-        except ops.AccountError as exc:
-            db.session.rollback()
-            apply_error(exc, form)
-            status = 400
-        else:
-            db.session.commit()
-            login_user(user)
-            flash(_("Your account has been created."), "success")
-            return redirect(url_for("main.home"))
-    elif form.is_submitted():
-        status = 400
-    return render_template("accounts/register.html", form=form), status
+    done = submit(form, lambda: ops.register_user(form.login.data, form.password.data, form.real_name.data,
+                                                  locale=locale_code(get_locale())), ops.AccountError)
+    if done.ok:
+        login_user(done.value)
+        flash(_("Your account has been created."), "success")
+        return redirect(url_for("main.home"))
+    return render_template("accounts/register.html", form=form), done.status
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def profile():
     form = ProfileForm(obj=current_user)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            ops.update_profile(current_user, real_name=form.real_name.data,
-                               id_card_number=form.id_card_number.data, locale=form.locale.data)
-        except ops.AccountError as exc:
-            db.session.rollback()
-            apply_error(exc, form)
-            status = 400
-        else:
-            db.session.commit()
-            flash(_("Your profile has been saved."), "success")
-            return redirect(url_for("auth.profile"))
-    elif form.is_submitted():
-        status = 400
-    return render_template("accounts/profile.html", form=form), status
+    done = submit(form, lambda: ops.update_profile(current_user, real_name=form.real_name.data,
+                                                   id_card_number=form.id_card_number.data,
+                                                   locale=form.locale.data), ops.AccountError)
+    if done.ok:
+        flash(_("Your profile has been saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("accounts/profile.html", form=form), done.status
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            ops.change_password(current_user, form.old_password.data, form.password.data)
-        except ops.AccountError as exc:
-            db.session.rollback()
-            apply_error(exc, form)
-            status = 400
-        else:
-            db.session.commit()
-            login_user(current_user)  # the session id changed with the password
-            flash(_("Your password has been changed."), "success")
-            return redirect(url_for("auth.profile"))
-    elif form.is_submitted():
-        status = 400
-    return render_template("accounts/change_password.html", form=form), status
+    done = submit(form, lambda: ops.change_password(current_user, form.old_password.data, form.password.data),
+                  ops.AccountError)
+    if done.ok:
+        login_user(current_user)  # the session id changed with the password
+        flash(_("Your password has been changed."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("accounts/change_password.html", form=form), done.status
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -147,41 +119,23 @@ def reset_password(token):
         flash(_("This reset link is invalid or has expired."), "danger")
         return redirect(url_for("auth.reset_request"))
     form = ResetPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            ops.change_password(user, None, form.password.data)
-        except ops.AccountError as exc:
-            db.session.rollback()
-            apply_error(exc, form)
-            status = 400
-        else:
-            db.session.commit()
-            flash(_("Your password has been changed. Please log in."), "success")
-            return redirect(url_for("auth.login"))
-    elif form.is_submitted():
-        status = 400
-    return render_template("accounts/reset_password.html", form=form), status
+    done = submit(form, lambda: ops.change_password(user, None, form.password.data), ops.AccountError)
+    if done.ok:
+        flash(_("Your password has been changed. Please log in."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("accounts/reset_password.html", form=form), done.status
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @login_required
 def api_tokens():
     form = ApiTokenForm()
-    new_token = None
-    status = 200
-    if form.validate_on_submit():
-        try:
-            _row, new_token = ops.create_api_token(current_user, form.name.data, form.expires_days.data)
-        except ops.AccountError as exc:
-            db.session.rollback()
-            apply_error(exc, form)
-            status = 400
-        else:
-            db.session.commit()
-            flash(_("Copy the token now; it will not be shown again."), "warning")
-    elif form.is_submitted():
-        status = 400
+    done = submit(form, lambda: ops.create_api_token(current_user, form.name.data, form.expires_days.data),
+                  ops.AccountError)
+    new_token = done.value[1] if done.ok else None
+    if done.ok:
+        flash(_("Copy the token now; it will not be shown again."), "warning")
+    status = done.status
     tokens = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == current_user.id)
                                 .order_by(ApiToken.created_at.desc())).all()
     return render_template("accounts/tokens.html", form=form, tokens=tokens, new_token=new_token,

@@ -12,7 +12,7 @@ from lms.accounts import operations as account_ops
 from lms.accounts.forms import EmptyForm
 from lms.accounts.models import User
 from lms.core.db import db
-from lms.core.forms import apply_error
+from lms.core.forms import submit
 from lms.core.permissions import acting_user, can, get_visible_or_404, require, require_admin
 from lms.organisations import operations as ops
 from lms.organisations.forms import AdminUserForm, MembershipForm, OrganisationForm, UserStatusForm
@@ -27,21 +27,13 @@ PAGE_SIZE = 50
 @require_admin
 def users():
     form = AdminUserForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = account_ops.register_user(form.login.data, form.password.data, form.real_name.data,
-                                             is_system_admin=form.is_system_admin.data)
-        except account_ops.AccountError as exc:
-            db.session.rollback()
-            apply_error(exc, form)
-            status = 400
-        else:
-            db.session.commit()
-            flash(_("The account %(login)s has been created.", login=user.login), "success")
-            return redirect(url_for("admin.user_detail", user_id=user.id))
-    elif form.is_submitted():
-        status = 400
+    done = submit(form, lambda: account_ops.register_user(form.login.data, form.password.data, form.real_name.data,
+                                                          is_system_admin=form.is_system_admin.data),
+                  account_ops.AccountError)
+    if done.ok:
+        flash(_("The account %(login)s has been created.", login=done.value.login), "success")
+        return redirect(url_for("admin.user_detail", user_id=done.value.id))
+    status = done.status
     q = (request.args.get("q") or "").strip()
     page = max(request.args.get("page", 1, type=int), 1)
     stmt = sa.select(User).order_by(User.id)
@@ -77,23 +69,15 @@ def user_detail(user_id):
 def organisations():
     viewer = acting_user()
     form = OrganisationForm()
-    status = 200
-    if form.validate_on_submit():
-        if not viewer.is_system_admin:
-            abort(403)
-        try:
-            org = ops.create_organisation(form.name.data, form.kind.data, name_en=form.name_en.data,
-                                          credit_code=form.credit_code.data, region=form.region.data)
-        except account_ops.AccountError as exc:
-            db.session.rollback()
-            apply_error(exc, form)
-            status = 400
-        else:
-            db.session.commit()
-            flash(_("The organisation has been created."), "success")
-            return redirect(url_for("admin.organisation_detail", org_id=org.id))
-    elif form.is_submitted():
-        status = 400
+    if form.is_submitted() and not viewer.is_system_admin:
+        abort(403)
+    done = submit(form, lambda: ops.create_organisation(form.name.data, form.kind.data, name_en=form.name_en.data,
+                                                        credit_code=form.credit_code.data, region=form.region.data),
+                  account_ops.AccountError)
+    if done.ok:
+        flash(_("The organisation has been created."), "success")
+        return redirect(url_for("admin.organisation_detail", org_id=done.value.id))
+    status = done.status
     from lms.core.permissions import visible
 
     rows = db.session.scalars(visible(viewer, Organisation).order_by(Organisation.name)).all()
