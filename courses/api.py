@@ -83,7 +83,7 @@ _COURSE_LIST = {"type": "object", "properties": {"items": {"type": "array", "ite
 def catalogue():
     user = acting_user()
     level = request.args.get("level")
-    if level not in (None, "") and (not level.isdigit() or int(level) > 7):
+    if level not in (None, "") and level not in {str(n) for n in range(8)}:
         raise ApiError(400, "invalid_parameter", "level must be an integer from 0 to 7")
     limit, offset = paginate_args()
     rows = db.session.scalars(filtered_catalogue(user, request.args).limit(limit).offset(offset)).all()
@@ -133,13 +133,15 @@ def enrol(course_id):
     elif body.get("user_id") is not None:
         if not isinstance(body["user_id"], int) or isinstance(body["user_id"], bool):
             raise ApiError(400, "invalid_body", "user_id must be an integer")
-        learner = db.session.get(User, body["user_id"])
+        learner = db.session.get(User, body["user_id"]) if 0 < body["user_id"] < 2**63 else None
     if learner is None:
         raise ApiError(404, "not_found", "no account with this login or id")
     course_class = None
     if body.get("class_id") is not None:
-        if not isinstance(body["class_id"], int):
+        if not isinstance(body["class_id"], int) or isinstance(body["class_id"], bool):
             raise ApiError(400, "invalid_body", "class_id must be an integer")
+        if not 0 < body["class_id"] < 2**63:
+            raise ApiError(404, "not_found", "no such class in this course")
         course_class = db.session.scalars(visible(user, CourseClass).where(
             CourseClass.id == body["class_id"], CourseClass.course_id == course.id)).first()
         if course_class is None:

@@ -23,6 +23,16 @@ def _template_folder() -> str:
     return str(Path(lms_templates.__file__).parent)
 
 
+from werkzeug.routing import IntegerConverter  # noqa: E402
+
+
+class _DatabaseIdConverter(IntegerConverter):
+    """``int`` for URLs: at most a signed 64-bit value (the largest id a database holds)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def _instance_path() -> str:
     return os.environ.get("LMS_INSTANCE_PATH") or str(Path.cwd() / "instance")
 
@@ -40,9 +50,17 @@ def create_app(config_override: dict | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=_template_folder(),
     )
+    # ``<int:id>`` in URLs matches only ids a database integer can hold: a larger number is a
+    # plain 404 instead of an overflow error in the database driver.
+    app.url_map.converters["int"] = _DatabaseIdConverter
     config_module.load_config(app, config_override)
     lms_logging.init_app(app)
     config_module.check_production(app)
+    if app.config["LMS_TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["LMS_TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["lms"] = Registries()
 
     # Order matters: the database first (everything uses it), then security (login, CSRF, API

@@ -48,6 +48,11 @@ DEFAULTS: dict[str, object] = {
     #: Log format: ``json`` (structured) or ``text``.
     "LMS_LOG_FORMAT": "json",
     "LMS_LOG_LEVEL": "INFO",
+    #: Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
+    #: (0: none). Behind nginx set 1, so login throttling sees the client's address.
+    "LMS_TRUSTED_PROXIES": 0,
+    #: Password-reset emails per client address per hour.
+    "LMS_RESET_MAX_PER_HOUR": 5,
     #: Maximum request size in bytes (uploads, xAPI attachments).
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     #: Where uploaded files are stored; default ``instance/uploads``.
@@ -89,6 +94,8 @@ def _derive(app) -> None:
         cfg["LMS_DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "lms.sqlite3")
     cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["LMS_DATABASE_URL"])
     cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # Database errors are logged; their bound values (ID card numbers, names) must not be.
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("hide_parameters", True)
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         cfg["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30})
     else:

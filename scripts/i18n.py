@@ -53,12 +53,18 @@ def update(package: str) -> None:
                     os.path.join(ROOT, "babel", f"{package}.cfg"), "-k", "_l", "-k", "lazy_gettext",
                     "-k", "ngettext:1,2", "--no-location", "--sort-output", "-o", pot, ROOT],
                    check=True, capture_output=True)
-    with open(pot, "rb") as fh:
-        template = read_po(fh)
     for locale in LOCALES:
+        # Read the template afresh for each locale: Catalog.update() adopts the template's message
+        # objects, so filling one locale's strings would otherwise leak into the next.
+        with open(pot, "rb") as fh:
+            template = read_po(fh)
         path = _po_path(package, locale)
         catalog = _read(path, locale)
         catalog.update(template, no_fuzzy_matching=True)
+        if locale == "en":
+            for msg in catalog:  # English ids are the English text
+                if msg.id:
+                    msg.string = ("", "") if isinstance(msg.id, tuple) else ""
         for msg in catalog:
             msg.flags.discard("fuzzy")
         catalog.obsolete.clear()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
@@ -42,14 +43,14 @@ def _int(data, key, default=None):
     value = data.get(key, default)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not -2 ** 31 < value < 2 ** 31:
         raise ApiError(400, "invalid_parameter", f"{key} must be an integer.", field=key)
     return value
 
 
 def _user(login_or_id):
     if isinstance(login_or_id, int) and not isinstance(login_or_id, bool):
-        return db.session.get(User, login_or_id)
+        return db.session.get(User, login_or_id) if 0 < login_or_id < 2 ** 31 else None
     login = str(login_or_id or "").strip().lower()
     return db.session.scalars(sa.select(User).where(sa.or_(User.email == login, User.mobile == login))).first()
 
@@ -289,6 +290,8 @@ def signoffs(apprentice_id):
         score = data.get("score")
         if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
             raise ApiError(400, "invalid_parameter", "score must be a number.", field="score")
+        if score is not None and not math.isfinite(score):
+            raise ApiError(400, "invalid_parameter", "score must be a number.", field="score")
         try:
             record = ops.sign_off(user, a, kind=str(data.get("kind") or "workplace_task"),
                                   task_code=str(data.get("task_code") or ""), task_title=str(data.get("task_title") or ""),
@@ -313,7 +316,7 @@ def log_hours(apprentice_id):
     a = get_visible_or_404(user, Apprentice, apprentice_id)
     data = _body()
     hours = data.get("hours")
-    if isinstance(hours, bool) or not isinstance(hours, (int, float)):
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not math.isfinite(hours):
         raise ApiError(400, "invalid_parameter", "hours must be a number.", field="hours")
     try:
         entry = ops.log_hours(user, a, kind=str(data.get("kind") or ""), hours=float(hours),

@@ -35,6 +35,15 @@ class CohortForm(FlaskForm):
     extension_months = IntegerField(_l("Extension (months)"), default=0, validators=[Optional(), NumberRange(min=0, max=24)])
 
 
+def _finite(form, field):
+    """Refuse NaN and infinities before the range check compares them."""
+    if field.data is not None and not field.data.is_finite():
+        raise ValidationError(_l("Enter a number."))
+
+
+_RECORD_NO = [Optional(), NumberRange(min=1, max=2 ** 31 - 1)]
+
+
 def _json_object(form, field):
     try:
         value = json.loads(field.data or "")
@@ -76,7 +85,7 @@ class SignOffForm(FlaskForm):
     task_title = StringField(_l("Task"), validators=[Optional(), Length(max=200)])
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
     attachment = FileField(_l("Attachment (optional)"))
-    corrects_id = IntegerField(_l("Corrects record number (optional)"), validators=[Optional()])
+    corrects_id = IntegerField(_l("Corrects record number (optional)"), validators=_RECORD_NO)
     decision = SelectField(_l("Decision"), choices=choices({"approve": _l("Approve"), "withdraw": _l("Withdraw")}),
                            default="approve")
 
@@ -84,14 +93,14 @@ class SignOffForm(FlaskForm):
 class ScoreForm(FlaskForm):
     task_code = StringField(_l("Assessment code"), validators=[DataRequired(), Length(max=100)])
     task_title = StringField(_l("Assessment"), validators=[Optional(), Length(max=200)])
-    score = DecimalField(_l("Score (0-100)"), validators=[DataRequired(), NumberRange(min=0, max=100)])
+    score = DecimalField(_l("Score (0-100)"), validators=[DataRequired(), _finite, NumberRange(min=0, max=100)])
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
-    corrects_id = IntegerField(_l("Corrects record number (optional)"), validators=[Optional()])
+    corrects_id = IntegerField(_l("Corrects record number (optional)"), validators=_RECORD_NO)
 
 
 class HoursForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=choices(HOURS_LABELS), validators=[DataRequired()])
-    hours = DecimalField(_l("Hours"), validators=[DataRequired(), NumberRange(min=-24, max=24)])
+    hours = DecimalField(_l("Hours"), validators=[DataRequired(), _finite, NumberRange(min=-24, max=24)])
     on_date = DateField(_l("Date"), validators=[DataRequired()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 

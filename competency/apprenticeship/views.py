@@ -181,13 +181,22 @@ def programme(programme_id):
                            milestone_form=milestone_form), status
 
 
+MAX_ID = 2 ** 31 - 1
+
+
+def _int_arg(args, name, default=None, lo=1, hi=MAX_ID):
+    """An integer query parameter within ``lo..hi`` (anything else: ``default``)."""
+    value = args.get(name, type=int)
+    return value if value is not None and lo <= value <= hi else default
+
+
 def _cohort_apprentices(user, cohort, args):
     stmt = (visible(user, Apprentice).where(Apprentice.cohort_id == cohort.id)
             .join(User, User.id == Apprentice.user_id).order_by(User.real_name, Apprentice.id))
     q = (args.get("q") or "").strip()
     if q:
         stmt = stmt.where(sa.or_(User.real_name.ilike(f"%{q}%"), User.email.ilike(f"%{q}%")))
-    mentor = args.get("mentor", type=int)
+    mentor = _int_arg(args, "mentor")
     if mentor:
         stmt = stmt.where(sa.or_(Apprentice.enterprise_mentor_id == mentor, Apprentice.school_mentor_id == mentor))
     status = args.get("status")
@@ -203,7 +212,7 @@ def cohort(cohort_id):
     """The cohort dashboard: apprentices x milestones, status by text and colour, filters, overdue list."""
     user = acting_user()
     c = get_visible_or_404(user, Cohort, cohort_id)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = _int_arg(request.args, "page", 1, hi=100000)
     rows = db.session.scalars(_cohort_apprentices(user, c, request.args).limit(PAGE_SIZE + 1)
                               .offset((page - 1) * PAGE_SIZE)
                               .options(sa.orm.joinedload(Apprentice.user), sa.orm.joinedload(Apprentice.enterprise_mentor),

@@ -496,6 +496,7 @@ def validate(spec: dict) -> None:
         total = sum(i["theory_weight"] or 0 for i in spec["items"] if i.get("level") == rung and i["kind"] == "function")
         if total > 100:
             errors.append((None, f"level {rung}: theory weights of the functions add up to {total:g} (over 100)"))
+    group_ops: dict = {}
     for rule in spec["rules"]:
         line = rule["line"]
         unit = by_ident.get(str(rule["unit"])) if rule["unit"] else None
@@ -511,6 +512,15 @@ def validate(spec: dict) -> None:
             errors.append((line, "min_scaled must be between -1 and 1"))
         if rule["operator"] not in ("any", "all"):
             errors.append((line, "operator must be any or all"))
+        try:
+            if not 0 < float(rule["weight"]) <= 1:
+                errors.append((line, "the rule's weight must be above 0 and at most 1"))
+        except (TypeError, ValueError):
+            errors.append((line, "the rule's weight must be a number"))
+        gkey = (str(rule["unit"]), rule["group"] or ("all" if rule["operator"] == "all" else ""))
+        if gkey in group_ops and group_ops[gkey] != rule["operator"]:
+            errors.append((line, f"criteria group {gkey[1]!r} mixes the operators any and all"))
+        group_ops.setdefault(gkey, rule["operator"])
     # Identifiers must be new to the platform (a new edition needs new identifiers).
     duplicate_edition = any("already imported" in msg for _l, msg in errors)
     ids = [uuid.UUID(i) for i in idents if _is_uuid(i)] if not duplicate_edition else []
@@ -553,7 +563,6 @@ def import_framework(text: str, filename: str = "", *, actor=None):
     """
     from competency.models import Framework, FrameworkItem, FrameworkLevel, LevelExamActivity
     from competency.operations.reference import ensure_ladder, get_or_create_occupation
-    from competency.operations.rules import create_rule
 
     spec = parse(text, filename)
     validate(spec)
@@ -583,26 +592,59 @@ def import_framework(text: str, filename: str = "", *, actor=None):
             db.session.add(LevelExamActivity(level_id=level_rows[lv["rung"]].id, part=exam["part"],
                                              activity_iri=exam["iri"]))
     item_rows = {}
-    order = {"function": 0, "work_content": 1, "skill": 2, "knowledge": 2}
-    for item in sorted(spec["items"], key=lambda i: order[i["kind"]]):
-        parent = item_rows.get(str(item["parent"])) if item["parent"] else None
-        row = FrameworkItem(identifier=uuid.UUID(str(item["identifier"])), framework_id=fw.id,
-                            level_id=level_rows[item["level"]].id, parent_id=parent.id if parent else None,
-                            kind=item["kind"], code=item["code"], title=item["title"],
-                            title_en=item["title_en"] or "", position=int(item.get("position") or 0),
-                            weight=float(item["weight"] if item["weight"] is not None else 1.0),
-                            required=_bool(item["required"]), theory_weight=item["theory_weight"],
-                            skill_weight=item["skill_weight"])
-        db.session.add(row)
+    # One flush per tree depth: parents get their ids before their children are written.
+    for kinds in (("function",), ("work_content",), ("skill", "knowledge")):
+        for item in spec["items"]:
+            if item["kind"] not in kinds:
+                continue
+            parent = item_rows.get(str(item["parent"])) if item["parent"] else None
+            row = FrameworkItem(identifier=uuid.UUID(str(item["identifier"])), framework_id=fw.id,
+                                level_id=level_rows[item["level"]].id, parent_id=parent.id if parent else None,
+                                kind=item["kind"], code=item["code"], title=item["title"],
+                                title_en=item["title_en"] or "", position=int(item.get("position") or 0),
+                                weight=float(item["weight"] if item["weight"] is not None else 1.0),
+                                required=_bool(item["required"]), theory_weight=item["theory_weight"],
+                                skill_weight=item["skill_weight"])
+            db.session.add(row)
+            item_rows[str(item["identifier"])] = row
         db.session.flush()
-        item_rows[str(item["identifier"])] = row
-    for rule in spec["rules"]:
-        create_rule(item_rows[str(rule["unit"])], actor=actor, verbs=rule["verbs"],
-                    match_kind=rule["match_kind"], match_iri=rule["match_iri"], min_scaled=rule["min_scaled"],
-                    success_required=_bool(rule["success_required"]), weight=float(rule["weight"]),
-                    group_name=rule["group"], operator=rule["operator"], name=rule.get("name") or "")
+    _write_rules(fw, spec["rules"], item_rows, actor)
     db.session.flush()
     return fw
+
+
+def _write_rules(fw, rules: list[dict], item_rows: dict, actor) -> None:
+    """The imported rules, their criteria groups and index rows, in three bulk flushes
+    (the spec is validated already; :func:`competency.operations.rules.create_rule` is the
+    one-rule path with the same checks)."""
+    from competency.models import CriteriaGroup, EvidenceRule, RuleIndexEntry
+    from competency.models.rules import index_key
+
+    groups: dict = {}
+    for rule in rules:
+        unit = item_rows[str(rule["unit"])]
+        operator = rule["operator"]
+        name = rule["group"] or ("all" if operator == "all" else "")
+        if (unit.id, name) not in groups:
+            groups[(unit.id, name)] = CriteriaGroup(unit_id=unit.id, operator=operator, name=name)
+            db.session.add(groups[(unit.id, name)])
+    db.session.flush()
+    rows = []
+    for rule in rules:
+        unit = item_rows[str(rule["unit"])]
+        name = rule["group"] or ("all" if rule["operator"] == "all" else "")
+        row = EvidenceRule(framework_id=fw.id, unit_id=unit.id, group_id=groups[(unit.id, name)].id,
+                           name=rule.get("name") or "", verbs=[v.strip() for v in rule["verbs"]],
+                           match_kind=rule["match_kind"], match_iri=rule["match_iri"].strip(),
+                           min_scaled=float(rule["min_scaled"]) if rule["min_scaled"] is not None else None,
+                           success_required=_bool(rule["success_required"]), weight=float(rule["weight"]),
+                           created_by_id=getattr(actor, "id", None))
+        db.session.add(row)
+        rows.append(row)
+    db.session.flush()
+    for row in rows:
+        for verb in sorted(set(row.verbs)):
+            db.session.add(RuleIndexEntry(rule_id=row.id, lookup_key=index_key(row.match_kind, verb, row.match_iri)))
 
 
 # --- export ----------------------------------------------------------------------------------

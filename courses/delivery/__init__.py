@@ -26,11 +26,16 @@ def _teaches(user) -> bool:
 
 def _on_statements_stored(sender, statement_ids=(), voided_ids=(), **_kw):
     """Hand stored statements to a Celery task (external activities reporting completion)."""
+    from lms.xapi.recorder import recorded_by_platform
+
+    # The platform's own statements were applied where they were recorded (the task skips them).
+    own = recorded_by_platform()
+    statement_ids = [i for i in statement_ids if i not in own]
     if not statement_ids:
         return
     from courses.delivery.tasks import apply_external_statements
 
-    apply_external_statements.delay(list(statement_ids))
+    apply_external_statements.delay(statement_ids)
 
 
 def init_app(app) -> None:

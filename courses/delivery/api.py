@@ -97,10 +97,10 @@ def my_results():
     stmt = (sa.select(QuizAttempt).join(Enrolment, Enrolment.id == QuizAttempt.enrolment_id)
             .where(Enrolment.user_id == user.id))
     if request.args.get("course_id"):
-        try:
-            stmt = stmt.where(Enrolment.course_id == int(request.args["course_id"]))
-        except ValueError:
-            raise ApiError(400, "invalid_parameter", "course_id must be an integer") from None
+        raw = request.args["course_id"]
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+            raise ApiError(400, "invalid_parameter", "course_id must be an integer")
+        stmt = stmt.where(Enrolment.course_id == int(raw))
     rows = db.session.scalars(stmt.order_by(QuizAttempt.id.desc()).limit(limit).offset(offset)).all()
     return jsonify({"items": [attempt_json(a) for a in rows], "limit": limit, "offset": offset})
 

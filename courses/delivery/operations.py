@@ -76,14 +76,45 @@ def studying(user, course: Course | None) -> Enrolment:
     return enrolment
 
 
-def _live_lesson(lesson_id: int) -> Lesson:
-    # One query for lesson, module and course; the course's teachers and levels load only if used.
-    lesson = db.session.scalars(sa.select(Lesson).where(Lesson.id == lesson_id).options(
-        joinedload(Lesson.module), joinedload(Lesson.course).options(lazyload(Course.teachers),
-                                                                     lazyload(Course.level_rows)))).first()
+_cached: dict[str, object] = {}
+
+
+def _lesson_options():
+    # Lesson, module and course in one query; the course's teachers and levels load only if used.
+    # Built once: loader options and statements are immutable, and building them costs CPU.
+    options = _cached.get("lesson_options")
+    if options is None:
+        options = _cached["lesson_options"] = (
+            joinedload(Lesson.module),
+            joinedload(Lesson.course).options(lazyload(Course.teachers), lazyload(Course.level_rows)))
+    return options
+
+
+def _open_lesson_statement():
+    """The player's hot path: the lesson (with module and course), the learner's enrolment and
+    this lesson's progress row in one query (parameters ``lesson_id`` and ``user_id``)."""
+    stmt = _cached.get("open_lesson")
+    if stmt is None:
+        stmt = _cached["open_lesson"] = (
+            sa.select(Lesson, Enrolment, LessonProgress)
+            .outerjoin(Enrolment, sa.and_(Enrolment.course_id == Lesson.course_id,
+                                          Enrolment.user_id == sa.bindparam("user_id"),
+                                          Enrolment.status.in_(("active", "completed"))))
+            .outerjoin(LessonProgress, sa.and_(LessonProgress.enrolment_id == Enrolment.id,
+                                               LessonProgress.lesson_id == Lesson.id))
+            .where(Lesson.id == sa.bindparam("lesson_id")).options(*_lesson_options()))
+    return stmt
+
+
+def _check_live(lesson: Lesson | None) -> Lesson:
     if lesson is None or lesson.archived_at is not None or lesson.module.archived_at is not None:
         raise DeliveryError(404, "not_found", _("This lesson does not exist."))
     return lesson
+
+
+def _live_lesson(lesson_id: int) -> Lesson:
+    return _check_live(db.session.scalars(sa.select(Lesson).where(Lesson.id == lesson_id)
+                                          .options(*_lesson_options())).first())
 
 
 def lesson_for_study(user, lesson_id: int) -> tuple[Enrolment, Lesson]:
@@ -165,19 +196,13 @@ def open_lesson(user, lesson_id: int, *, now: dt.datetime | None = None) -> tupl
     ``row.changed`` is false), which keeps the player page cheap.
     """
     now = now or utcnow()
-    lesson = _live_lesson(lesson_id)
-    if lesson.course.status != "published":
-        studying(user, lesson.course)  # raises the refusal
-    # the enrolment and this lesson's progress row in one query (the player's hot path)
-    found = db.session.execute(
-        sa.select(Enrolment, LessonProgress)
-        .outerjoin(LessonProgress, sa.and_(LessonProgress.enrolment_id == Enrolment.id,
-                                           LessonProgress.lesson_id == lesson.id))
-        .where(Enrolment.user_id == user.id, Enrolment.course_id == lesson.course_id,
-               Enrolment.status.in_(("active", "completed")))).first() if user.is_authenticated else None
-    if found is None:
-        studying(user, lesson.course)  # raises: not enrolled
-    enrolment, row = found
+    if not getattr(user, "is_authenticated", False):
+        studying(user, _live_lesson(lesson_id).course)  # raises the refusal
+    found = db.session.execute(_open_lesson_statement(), {"lesson_id": lesson_id, "user_id": user.id}).first()
+    lesson = _check_live(found[0] if found is not None else None)
+    enrolment, row = found[1], found[2]
+    if lesson.course.status != "published" or enrolment is None:
+        studying(user, lesson.course)  # raises the refusal (unpublished: 404, not enrolled: 403)
     if row is None:
         row = progress_row(enrolment, lesson)
     changed = row.id is None
@@ -346,12 +371,21 @@ def start_attempt(user, lesson_id: int, *, now: dt.datetime | None = None) -> Qu
     questions = lesson.live_questions
     if not questions:
         raise DeliveryError(409, "empty_quiz", _("This quiz has no questions yet."))
-    close_expired_attempts(enrolment, lesson, now=now)
-    attempts = attempts_of(enrolment, lesson)
-    for attempt in attempts:
-        if attempt.submitted_at is None:
-            return attempt
-    if lesson.max_attempts and len(attempts) >= lesson.max_attempts:
+    # How many attempts there are and how many are open, without loading them all (a learner may
+    # have many); the open ones (rare: a resumed or expired attempt) are loaded only if there are any.
+    mine = sa.and_(QuizAttempt.enrolment_id == enrolment.id, QuizAttempt.lesson_id == lesson.id)
+    count, open_count = db.session.execute(sa.select(
+        sa.func.count(QuizAttempt.id),
+        sa.func.count(QuizAttempt.id).filter(QuizAttempt.submitted_at.is_(None))).where(mine)).one()
+    if open_count:
+        attempts = attempts_of(enrolment, lesson)
+        if any(_expired(a, now) for a in attempts):
+            close_expired_attempts(enrolment, lesson, now=now)
+            attempts = attempts_of(enrolment, lesson)
+        for attempt in attempts:
+            if attempt.submitted_at is None:
+                return attempt
+    if lesson.max_attempts and count >= lesson.max_attempts:
         raise DeliveryError(409, "no_attempts_left",
                             _("You have used all %(n)s attempts at this quiz.", n=lesson.max_attempts))
     order = [q.id for q in questions]
@@ -362,7 +396,7 @@ def start_attempt(user, lesson_id: int, *, now: dt.datetime | None = None) -> Qu
         for q in questions:
             if q.kind in ("single", "multiple"):
                 choice_order[str(q.id)] = grading.shuffled([str(c["id"]) for c in q.choices or []], seed + q.id)
-    attempt = QuizAttempt(enrolment=enrolment, lesson=lesson, number=len(attempts) + 1, started_at=now,
+    attempt = QuizAttempt(enrolment=enrolment, lesson=lesson, number=count + 1, started_at=now,
                           deadline=(now + dt.timedelta(seconds=lesson.time_limit_seconds)
                                     if lesson.time_limit_seconds else None),
                           question_order=order, choice_order=choice_order, pass_mark=lesson.pass_mark,
@@ -379,10 +413,22 @@ def start_attempt(user, lesson_id: int, *, now: dt.datetime | None = None) -> Qu
 
 def attempt_for(user, attempt_id: int) -> QuizAttempt:
     """The user's own attempt; anybody else's is 404 (its existence is not revealed)."""
-    attempt = db.session.get(QuizAttempt, attempt_id)
+    # the attempt with its enrolment, lesson, module and course in one query
+    attempt = db.session.scalars(sa.select(QuizAttempt).where(QuizAttempt.id == attempt_id).options(
+        joinedload(QuizAttempt.enrolment), joinedload(QuizAttempt.lesson).options(*_lesson_options()))).first()
     if attempt is None or not getattr(user, "is_authenticated", False) or attempt.enrolment.user_id != user.id:
         raise DeliveryError(404, "not_found", _("This attempt does not exist."))
     return attempt
+
+
+def attempt_enrolment(user, attempt: QuizAttempt) -> Enrolment:
+    """``studying(user, attempt.lesson.course)`` without a query when the attempt's own enrolment
+    (loaded with it, the user's: see :func:`attempt_for`) is the one that lets the user study."""
+    course, enrolment = attempt.lesson.course, attempt.enrolment
+    if (course.status != "published" or enrolment.course_id != course.id
+            or enrolment.status not in ("active", "completed")):
+        return studying(user, course)  # the refusal (or the enrolment it finds)
+    return enrolment
 
 
 def attempt_questions(attempt: QuizAttempt) -> list[Question]:
@@ -411,7 +457,7 @@ def submit_attempt(user, attempt_id: int, responses: dict[str, list[str]], *,
     now = now or utcnow()
     attempt = attempt_for(user, attempt_id)
     lesson = attempt.lesson
-    enrolment = studying(user, lesson.course)
+    enrolment = attempt_enrolment(user, attempt)
     if enrolment.id != attempt.enrolment_id:
         raise DeliveryError(404, "not_found", _("This attempt does not exist."))
     if attempt.submitted_at is not None:
@@ -468,7 +514,10 @@ def _grade_and_store(enrolment: Enrolment, lesson: Lesson, attempt: QuizAttempt,
                            for q, g in zip(questions, graded)]
                           + [statements.build_quiz_result(enrolment, lesson, attempt, _credit(enrolment, row, seconds))])
     row.updated_at = at
-    best = max([a.scaled or 0.0 for a in attempts_of(enrolment, lesson) if a.submitted_at] + [result.scaled])
+    # the best submitted attempt, this one included (the query flushes it first)
+    best = max(db.session.scalar(sa.select(sa.func.max(sa.func.coalesce(QuizAttempt.scaled, 0.0))).where(
+        QuizAttempt.enrolment_id == enrolment.id, QuizAttempt.lesson_id == lesson.id,
+        QuizAttempt.submitted_at.is_not(None))) or 0.0, result.scaled)
     if row.status != "completed":
         row.progress = min(1.0, best)
     db.session.flush()

@@ -199,8 +199,9 @@ def media_report(lesson_id):
 @require()
 def start_attempt(lesson_id):
     attempt = ops.start_attempt(acting_user(), lesson_id)
+    target = url_for(".attempt", attempt_id=attempt.id)  # before the commit expires the attempt
     db.session.commit()
-    return redirect(url_for(".attempt", attempt_id=attempt.id))
+    return redirect(target)
 
 
 @bp.get("/attempts/<int:attempt_id>")
@@ -208,7 +209,7 @@ def start_attempt(lesson_id):
 def attempt(attempt_id):
     user = acting_user()
     attempt = ops.attempt_for(user, attempt_id)
-    enrolment = ops.studying(user, attempt.lesson.course)
+    enrolment = ops.attempt_enrolment(user, attempt)
     questions = ops.attempt_questions(attempt)
     answers = {a.question_id: a for a in attempt.answers}
     remaining = None
@@ -226,14 +227,17 @@ def attempt(attempt_id):
 def submit_attempt(attempt_id):
     responses = {k: request.form.getlist(k) for k in request.form if k.startswith("q")}
     attempt = ops.submit_attempt(acting_user(), attempt_id, responses)
-    db.session.commit()
+    # The message and the address before the commit, which expires the attempt and the user.
     if attempt.passed:
-        flash(_("You passed with %(score)s of %(max)s points.", score=_num(attempt.score), max=_num(attempt.max_score)),
-              "success")
+        message = (_("You passed with %(score)s of %(max)s points.", score=_num(attempt.score),
+                     max=_num(attempt.max_score)), "success")
     else:
-        flash(_("Not passed: %(score)s of %(max)s points (%(mark)s%% needed).", score=_num(attempt.score),
-                max=_num(attempt.max_score), mark=attempt.pass_mark), "warning")
-    return redirect(url_for(".attempt", attempt_id=attempt.id))
+        message = (_("Not passed: %(score)s of %(max)s points (%(mark)s%% needed).", score=_num(attempt.score),
+                     max=_num(attempt.max_score), mark=attempt.pass_mark), "warning")
+    target = url_for(".attempt", attempt_id=attempt.id)
+    db.session.commit()
+    flash(*message)
+    return redirect(target)
 
 
 def _num(x) -> str:

@@ -89,6 +89,8 @@ def enrol(learner, course: Course, *, by, course_class: CourseClass | None = Non
     if learner is None:
         raise CourseError(_l("No account with this login."), "login", status=404, code="not_found")
     _check_enrollable(course)
+    if permissions.is_supervisor(by) and not by.is_system_admin and "learner" not in by.roles():
+        raise CourseError(_l("Supervisors have read-only access."), status=403, code="forbidden")
     if by.id == learner.id:
         if not course.self_enrolment and not _may_enrol_learner(by, learner, course):
             raise CourseError(_l("This course does not allow self-enrolment; ask your organisation to enrol you."),

@@ -366,7 +366,8 @@ def move_lesson(lesson_id, direction):
     if EmptyForm().validate_on_submit():
         try:
             if direction == "to-module":
-                target = editable_module(request.form.get("module_id", type=int) or 0)
+                module_id = request.form.get("module_id", type=int) or 0
+                target = editable_module(module_id if 0 < module_id < 2**63 else 0)
                 ops.move_lesson_to_module(acting_user(), lesson, target)
             else:
                 ops.move(acting_user(), lesson, direction)

@@ -39,7 +39,7 @@ def filtered_catalogue(user, args):
     if occupation:
         stmt = stmt.where(sa.or_(Course.occupation_code == occupation, Course.occupation_code.like(occupation + "-%")))
     level = args.get("level", "")
-    if str(level).isdigit():
+    if str(level) in {str(n) for n in range(8)}:  # the rungs 0..7 (isdigit() also takes "²")
         stmt = stmt.where(Course.id.in_(sa.select(CourseLevel.course_id).where(CourseLevel.level == int(level))))
     subsidised = args.get("subsidised", "")
     if subsidised in ("1", "true", "yes"):
@@ -61,7 +61,7 @@ def my_enrolments(user, course_ids=None) -> dict[int, Enrolment]:
 @bp.route("/")
 def catalogue():
     user = acting_user()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), 10**6)
     rows = db.session.scalars(filtered_catalogue(user, request.args).limit(PAGE_SIZE + 1)
                               .offset((page - 1) * PAGE_SIZE)).all()
     courses = rows[:PAGE_SIZE]

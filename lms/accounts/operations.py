@@ -163,6 +163,21 @@ def change_password(user: User, old_password: str | None, new_password: str) -> 
     db.session.flush()
 
 
+def allow_reset_mail(remote_addr: str | None) -> bool:
+    """Count a password-reset request from ``remote_addr``; False once the hourly limit is used up."""
+    now = utcnow()
+    key = "reset:" + (remote_addr or "unknown")
+    row = db.session.get(LoginFailure, key)
+    if row is None:
+        row = LoginFailure(key=key, count=0, first_at=now)
+        db.session.add(row)
+    if now - row.first_at > dt.timedelta(hours=1):
+        row.count, row.first_at = 0, now
+    row.count += 1
+    db.session.flush()
+    return row.count <= current_app.config["LMS_RESET_MAX_PER_HOUR"]
+
+
 # --- password reset tokens -------------------------------------------------------------------
 
 def _reset_serializer() -> URLSafeTimedSerializer:

@@ -100,6 +100,11 @@ def change_password():
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
+        allowed = ops.allow_reset_mail(request.remote_addr)
+        db.session.commit()
+        if not allowed:
+            flash(_("Too many attempts; please wait and try again."), "danger")
+            return render_template("accounts/reset_request.html", form=form), 429
         user = ops.find_user(form.login.data)
         if user is not None and user.email:
             link = current_app.config["LMS_PUBLIC_URL"].rstrip("/") + url_for(

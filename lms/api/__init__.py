@@ -55,6 +55,6 @@ def paginate_args(default: int = 50, maximum: int = 500) -> tuple[int, int]:
         offset = int(request.args.get("offset", 0))
     except ValueError:
         raise ApiError(400, "invalid_parameter", "limit and offset must be integers") from None
-    if not (1 <= limit <= maximum) or offset < 0:
-        raise ApiError(400, "invalid_parameter", f"limit must be 1..{maximum} and offset >= 0")
+    if not (1 <= limit <= maximum) or not 0 <= offset < 2**62:
+        raise ApiError(400, "invalid_parameter", f"limit must be 1..{maximum} and offset 0..2**62")
     return limit, offset

@@ -37,7 +37,49 @@ def _wants_json() -> bool:
         request.accept_mimetypes.best == "application/json")
 
 
+def _drop_nul_from_query() -> None:
+    """NUL characters are removed from query parameters (filters and page numbers: a NUL never
+    means anything there, and PostgreSQL refuses it in strings)."""
+    if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        from werkzeug.datastructures import ImmutableMultiDict
+
+        request.args = ImmutableMultiDict([(k.replace("\x00", ""), v.replace("\x00", ""))
+                                           for k, v in request.args.items(multi=True)])
+
+
+def _has_nul() -> bool:
+    """NUL characters in the path or the form fields (never meaningful in text, and PostgreSQL
+    refuses them in strings)."""
+    if "\x00" in request.path:
+        return True
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            return any("\x00" in k or "\x00" in v for k, v in request.form.items(multi=True))
+        if request.is_json:
+            return b"\\u0000" in request.get_data(cache=True)
+    return False
+
+
 def init_app(app) -> None:
+    @app.before_request
+    def _refuse_malformed_input():
+        """Refuse, with a 400, input that no view can use: NUL characters in the path or the body
+        (query parameters lose them), and JSON bodies that are not objects on pages (Flask-WTF
+        reads a JSON body as the form's fields). The LRS under ``/xapi/`` checks its own input."""
+        if request.path.startswith("/xapi/"):
+            return None
+        from flask import abort
+
+        _drop_nul_from_query()
+        if _has_nul():
+            abort(400)
+        if (request.method in ("POST", "PUT", "PATCH", "DELETE") and request.is_json
+                and not request.path.startswith("/api/")):
+            data = request.get_json(silent=True)
+            if data is not None and not isinstance(data, dict):
+                abort(400)
+        return None
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.code, exc.message, **exc.details)

@@ -42,6 +42,14 @@ def select_locale() -> str:
 def init_app(app) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = CORE_TRANSLATIONS
     babel.init_app(app, locale_selector=select_locale)
+    # Templates call gettext a few dozen times per page; look the catalogue up once per request.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _request_translations().ugettext(s),
+        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
     @app.before_request
     def _fresh_locale():
@@ -56,6 +64,23 @@ def init_app(app) -> None:
         from flask_babel import get_locale
 
         return {"lms_languages": app.config["LMS_LANGUAGES"], "current_locale": locale_code(get_locale())}
+
+
+def _request_translations():
+    """The catalogue of the current locale, kept for the rest of the request.
+
+    Kept in Flask-Babel's own ``babel_translations`` slot, which its ``refresh()`` clears and its
+    ``force_locale()`` resets and restores, so a change of locale is never missed.
+    """
+    from flask_babel import _get_current_context, get_translations
+
+    ctx = _get_current_context()
+    if ctx is None:
+        return get_translations()
+    translations = getattr(ctx, "babel_translations", None)
+    if translations is None:
+        translations = ctx.babel_translations = get_translations()
+    return translations
 
 
 def locale_code(locale) -> str:

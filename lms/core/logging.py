@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import re
 import logging
 import sys
 import time
 import uuid
 
 from flask import g, has_request_context, request
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,7 +51,9 @@ def init_app(app) -> None:
 
     @app.before_request
     def _request_id():
-        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+        # A proxy's request id is kept only when it is short and plain, so it cannot forge log lines.
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex[:16]
 
     @app.after_request
     def _echo_request_id(response):

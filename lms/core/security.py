@@ -11,6 +11,7 @@ from flask import g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import joinedload
 
 from lms.core.db import db, utcnow
 
@@ -44,7 +45,8 @@ def init_app(app) -> None:
             user_id, version = (int(x) for x in ident.split(":"))
         except ValueError:
             return None
-        user = db.session.get(User, user_id)
+        # One round trip: the user with its memberships (the mapper's default is a second SELECT).
+        user = db.session.get(User, user_id, options=[joinedload(User.memberships)])
         if user is None or user.session_version != version or not user.is_active:
             return None
         return user

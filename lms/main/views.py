@@ -26,7 +26,9 @@ def set_language(code):
             current_user.locale = code
             db.session.commit()
     target = request.form.get("next") or request.referrer or "/"
-    if not target.startswith("/") or target.startswith("//"):
+    from lms.accounts.views import is_local_path
+
+    if not is_local_path(target):
         target = "/"
     return redirect(target)
 

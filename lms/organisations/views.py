@@ -35,7 +35,7 @@ def users():
         return redirect(url_for("admin.user_detail", user_id=done.value.id))
     status = done.status
     q = (request.args.get("q") or "").strip()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), 10**6)
     stmt = sa.select(User).order_by(User.id)
     if q:
         like = f"%{q}%"
@@ -101,6 +101,12 @@ def organisation_detail(org_id):
             status = 400
         elif form.role.data in ("enterprise_admin", "institution_admin", "supervisor") and not viewer.is_system_admin:
             form.role.errors = list(form.role.errors) + [_("Only a system administrator may grant this role.")]
+            status = 400
+        elif not viewer.is_system_admin and user.organisation_ids() - {org.id}:
+            # Adding someone gives this organisation's staff sight of their records; a person who
+            # already belongs elsewhere is added by a system administrator (or joins themselves).
+            form.login.errors = list(form.login.errors) + [
+                _("This person belongs to another organisation; ask a system administrator to add them.")]
             status = 400
         else:
             ops.add_membership(user, org, form.role.data)

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.accounts.models import User
@@ -100,15 +100,16 @@ def may_browse(user) -> bool:
         user.is_system_admin or can(user, "xapi.browse"))
 
 
-def _is_admin(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_system_admin)
-
-
 # --- Forms ------------------------------------------------------------------------------------
 
 
+def _printable(form, field):
+    if field.data and any(ord(ch) < 32 for ch in field.data):
+        raise ValidationError(_l("Control characters are not allowed."))
+
+
 class ClientForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200), _printable])
     scopes = SelectMultipleField(_l("Scopes"), choices=choices(SCOPE_LABELS), default=["statements/write"],
                                  option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
                                  validators=[DataRequired()])
@@ -182,7 +183,10 @@ def _parse_local(value: str | None, tz: ZoneInfo):
         return False
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(dt.timezone.utc)
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except OverflowError:  # year 1 or 9999 moved across a time zone
+        return False
 
 
 def _matching_users(viewer, text: str, limit: int = 200) -> list:
@@ -200,7 +204,7 @@ def statements():
         abort(403)
     tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
     args = request.args
-    learner = (args.get("learner") or "").strip()[:100]
+    learner = (args.get("learner") or "").replace("\x00", "").strip()[:100]  # PostgreSQL text has no NUL
     verb_iri = (args.get("verb") or "").strip()
     activity = (args.get("activity") or "").strip()
     since_raw, until_raw = args.get("since") or "", args.get("until") or ""
@@ -239,7 +243,7 @@ def statements():
         try:
             stored_s, pk_s = cursor.split("_", 1)
             before = (dt.datetime.fromisoformat(stored_s), int(pk_s))
-            if before[0].tzinfo is None:
+            if before[0].tzinfo is None or not 0 <= before[1] < 2 ** 63:
                 raise ValueError
         except ValueError:
             abort(400)
@@ -325,6 +329,8 @@ def forwarding_resend(name):
         try:
             ids = [int(form.delivery_id.data)]
         except ValueError:
+            abort(400)
+        if not 0 < ids[0] < 2 ** 63:
             abort(400)
     count = forwarding.resend(name, ids)
     db.session.commit()

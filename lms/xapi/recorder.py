@@ -15,7 +15,7 @@ from flask import current_app
 
 from lms.core.db import db
 
-__all__ = ["actor_for", "user_for_actor", "platform_authority", "record", "record_many"]
+__all__ = ["actor_for", "user_for_actor", "platform_authority", "record", "record_many", "recorded_by_platform"]
 
 
 def _home_page() -> str:
@@ -98,5 +98,22 @@ def record_many(statements, *, authority: dict | None = None) -> list[str]:
     items = [_as_dict(s) for s in statements]
     if not items:
         return []
-    result = store_statements(items, version="1.0.3", authority=authority or platform_authority(), may_define=True)
+    ours = platform_authority()
+    result = store_statements(items, version="1.0.3", authority=authority or ours, may_define=True)
+    if authority is None or authority == ours:
+        from flask import g
+
+        g.setdefault(_PLATFORM_IDS, set()).update(result.new_ids)
     return result.ids
+
+
+_PLATFORM_IDS = "xapi_recorded_by_platform"
+
+
+def recorded_by_platform() -> set[str]:
+    """Ids of the statements recorded in this app context (request, task) with the platform's own
+    authority. ``statement_stored`` receivers that only care about statements from elsewhere can
+    leave these out without loading them."""
+    from flask import g
+
+    return g.get(_PLATFORM_IDS) or set()

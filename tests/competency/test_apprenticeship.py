@@ -616,3 +616,57 @@ def test_signoff_attachment_is_stored_and_served_only_to_those_who_see_the_appre
     auth.logout()
     auth.login(world["mentor2"])
     assert client.get(f"/competency/apprenticeship/signoffs/{record_.id}/attachment").status_code == 404
+
+
+GARBAGE = ["", "a\x00b", str(10 ** 40), "1e309", "nan", "-inf", "²３٣", "长" * 5000, "2026-13-45"]
+
+
+def test_garbage_in_every_apprenticeship_form_and_query_never_gives_a_500(world, client, auth):
+    ap1, cohort, programme = world["ap1"], world["cohort"], world["programme"]
+    posts = {
+        f"/competency/apprenticeship/apprentices/{ap1.id}/signoffs": ("so", ["task_code", "task_title", "comment",
+                                                                          "corrects_id", "decision"]),
+        f"/competency/apprenticeship/apprentices/{ap1.id}/scores": ("sc", ["task_code", "score", "corrects_id"]),
+        f"/competency/apprenticeship/apprentices/{ap1.id}/hours": ("hr", ["kind", "hours", "on_date", "note"]),
+        f"/competency/apprenticeship/apprentices/{ap1.id}/agreement": ("ag", ["signed_on", "agreement_number"]),
+        f"/competency/apprenticeship/cohorts/{cohort.id}/apprentices": ("ap", ["login", "enterprise_mentor",
+                                                                            "contract_start", "contract_end"]),
+        f"/competency/apprenticeship/cohorts/{cohort.id}/import": ("imp", ["csv_text"]),
+        f"/competency/apprenticeship/programmes/{programme.id}": ("ms", ["code", "due_offset_days", "criteria"]),
+        "/competency/apprenticeship/programmes/new": ("", ["title", "enterprise_id", "school_id", "target_rung",
+                                                          "duration_months", "hours_per_year"]),
+    }
+    for who in ("mentor", "admin"):
+        auth.login(world[who])
+        token = csrf_token_from(client.get("/competency/apprenticeship/").get_data(as_text=True))
+        for path, (prefix, fields) in posts.items():
+            for value in GARBAGE:
+                data = {"csrf_token": token}
+                data.update({(f"{prefix}-{f}" if prefix else f): value for f in fields})
+                resp = client.post(path, data=data)
+                assert resp.status_code < 500, (who, path, value[:20])
+        for query in ("page=" + "9" * 40, "page=-3", "mentor=" + "9" * 40, "status=\x00", "q=%_'"):
+            assert client.get(f"/competency/apprenticeship/cohorts/{cohort.id}?{query}").status_code == 200
+        auth.logout()
+
+
+def test_garbage_json_to_the_api_is_refused_cleanly(world, client, api_token):
+    ap1, cohort, programme = world["ap1"], world["cohort"], world["programme"]
+    routes = [("post", "/api/v1/apprenticeship/programmes"),
+              ("put", f"/api/v1/apprenticeship/programmes/{programme.id}/milestones/x"),
+              ("post", f"/api/v1/apprenticeship/programmes/{programme.id}/cohorts"),
+              ("post", f"/api/v1/apprenticeship/cohorts/{cohort.id}/apprentices"),
+              ("post", f"/api/v1/apprenticeship/apprentices/{ap1.id}/signoffs"),
+              ("post", f"/api/v1/apprenticeship/apprentices/{ap1.id}/hours")]
+    bodies = [[], "text", 12, None, {"enterprise_id": 10 ** 30, "school_id": "x", "title": ["a"]},
+              {"user": 10 ** 30, "enterprise_mentor": None, "contract_start": "2026-02-30", "contract_end": 5},
+              {"task_code": {"a": 1}, "score": 1e308, "corrects_id": 10 ** 30},
+              {"kind": "workplace", "hours": 1e308, "on_date": "x"}, {"due_offset_days": "5", "criteria": []},
+              {"name": "\x00", "start_date": "²"}]
+    for who in ("admin", "mentor", "supervisor"):
+        headers = api_token(world[who])
+        for method, path in routes:
+            for body in bodies:
+                resp = getattr(client, method)(path, json=body, headers=headers)
+                assert 400 <= resp.status_code < 500, (who, path, body, resp.status_code)
+                assert "error" in resp.get_json()

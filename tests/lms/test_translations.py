@@ -34,3 +34,14 @@ def test_catalogues_cover_the_source(tmp_path):
             with open(po, "rb") as fh:
                 catalogue_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
         assert source_ids - catalogue_ids == set(), package
+
+
+def test_english_catalogues_show_the_english_ids():
+    """English is the source language: an English catalogue must not carry (say, Chinese) strings."""
+    from babel.messages.pofile import read_po
+
+    for package in ("lms", "courses", "competency"):
+        po = ROOT / package / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+        with open(po, "rb") as fh:
+            filled = [m.id for m in read_po(fh) if m.id and any(m.string if isinstance(m.string, tuple) else [m.string])]
+        assert filled == [], (package, filled[:5])

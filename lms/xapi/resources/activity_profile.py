@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from lms.xapi.documents import DocumentScope
 from lms.xapi.http import XRequest, check_params
-from lms.xapi.resources.common import parse_activity_id
+from lms.xapi.resources.common import check_own_activity, parse_activity_id
 from lms.xapi.resources.document_base import handle_documents
 
 METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
@@ -15,5 +15,8 @@ def handle(x: XRequest):
     else:
         x.require("profile")
     check_params(x, {"activityId", "profileId", "since"})
-    scope = DocumentScope("activity_profile", activity_iri=parse_activity_id(x))
+    activity = parse_activity_id(x)
+    if x.method not in ("GET", "HEAD"):
+        check_own_activity(x, activity)
+    scope = DocumentScope("activity_profile", activity_iri=activity)
     return handle_documents(x, scope, "profileId", delete_many=False, require_precondition=True)

@@ -64,3 +64,17 @@ def check_own_agent(x: XRequest, agent: dict | None) -> None:
     if x.client is not None and x.client.actor is not None and agent is not None:
         if ifi_of(agent) != x.client.actor_ifi:
             raise XAPIForbidden("these credentials are limited to their own learner's documents")
+
+
+def check_own_registration(x: XRequest, registration) -> None:
+    """Launch credentials may only touch the state of their own registration."""
+    if x.client is not None and x.client.actor is not None and x.client.registration and registration is not None:
+        if str(registration).lower() != x.client.registration.lower():
+            raise XAPIForbidden("these credentials are limited to their own registration")
+
+
+def check_own_activity(x: XRequest, activity_iri: str | None) -> None:
+    """Launch credentials may only change the profile of the activity they were launched for."""
+    if x.client is not None and x.client.actor is not None and x.client.activity_iri:
+        if activity_iri != x.client.activity_iri:
+            raise XAPIForbidden("these credentials are limited to the activity they were launched for")

@@ -28,6 +28,10 @@ def handle_documents(x: XRequest, scope: DocumentScope, id_param: str, *, delete
                      require_precondition: bool):
     """Dispatch on the method for one document resource."""
     document_id = x.args.get(id_param)
+    if document_id is not None and "\x00" in document_id:
+        from lms.xapi.errors import XAPIValidationError
+
+        raise XAPIValidationError(f"{id_param} must not contain NUL characters", path=id_param)
     if x.method in ("GET", "HEAD"):
         if document_id is None:
             since = parse_since(x)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from lms.xapi.documents import DocumentScope
 from lms.xapi.http import XRequest, check_params
-from lms.xapi.resources.common import check_own_agent, parse_activity_id, parse_agent, parse_uuid_param
+from lms.xapi.resources.common import (check_own_agent, check_own_registration, parse_activity_id, parse_agent,
+                                      parse_uuid_param)
 from lms.xapi.resources.document_base import handle_documents
 
 METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
@@ -18,5 +19,7 @@ def handle(x: XRequest):
     activity = parse_activity_id(x)
     agent = parse_agent(x, "agent", required=True, groups=x.v2)
     check_own_agent(x, agent)
-    scope = DocumentScope("state", activity_iri=activity, agent=agent, registration=parse_uuid_param(x, "registration"))
+    registration = parse_uuid_param(x, "registration")
+    check_own_registration(x, registration)
+    scope = DocumentScope("state", activity_iri=activity, agent=agent, registration=registration)
     return handle_documents(x, scope, "stateId", delete_many=True, require_precondition=False)

@@ -53,13 +53,22 @@ def _body_statements(x: XRequest) -> tuple[object, dict]:
 
 
 def _check_actor(x: XRequest, statements: list) -> None:
-    """Launch credentials may only write statements about their own learner."""
+    """Launch credentials may only write statements about their own learner, and only in their
+    own registration (the learner holds the credential: it is on the launch URL)."""
     if x.client.actor is None:
         return
     for i, stmt in enumerate(statements):
-        if isinstance(stmt, dict) and ifi_of(stmt.get("actor")) != x.client.actor_ifi:
+        if not isinstance(stmt, dict):
+            continue
+        if ifi_of(stmt.get("actor")) != x.client.actor_ifi:
             raise XAPIForbidden(f"statement {i}: these credentials may only record statements about their "
                                 "own learner")
+        context = stmt.get("context")
+        registration = context.get("registration") if isinstance(context, dict) else None
+        if (registration is not None and x.client.registration is not None
+                and str(registration).lower() != x.client.registration.lower()):
+            raise XAPIForbidden(f"statement {i}: these credentials may only record statements in their own "
+                                "registration")
 
 
 def _store(x: XRequest, statements: list, parts) -> list[str]:
@@ -135,7 +144,7 @@ def _get(x: XRequest):
     if verb is not None:
         validate_iri(verb, "verb")
     limit_raw = x.args.get("limit", str(queries.DEFAULT_LIMIT))
-    if not limit_raw.isdigit():
+    if not (limit_raw.isascii() and limit_raw.isdigit()) or len(limit_raw) > 18:
         raise XAPIValidationError("limit must be a non-negative integer", path="limit")
     query = queries.StatementQuery(
         agent=parse_agent(x, "agent", required=False, groups=True), verb=verb,

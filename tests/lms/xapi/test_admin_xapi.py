@@ -13,7 +13,7 @@ from lms.testing import csrf_token_from
 from lms.xapi import credentials, forwarding, recorder
 from lms.xapi.forwarding import DEAD, ForwardingDelivery
 from lms.xapi.models import Client
-from tests.lms.xapi.test_forwarding import FakeLRS, dest, forward_config, remote  # noqa: F401  (fixtures)
+from tests.lms.xapi.test_forwarding import dest, forward_config, remote  # noqa: F401  (fixtures)
 
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 PASSED = "http://adlnet.gov/expapi/verbs/passed"
@@ -254,3 +254,27 @@ def test_connection_check_button(client, admin, remote, forward_config):  # noqa
                        follow_redirects=True)
     assert resp.status_code == 200 and "1.0.3, 2.0.0" in resp.get_data(as_text=True)
     assert client.post("/admin/xapi/forwarding/remote/check").status_code == 400
+
+
+@pytest.mark.parametrize("query", [
+    {"since": "0001-01-01T00:00"}, {"until": "9999-12-31T23:59"}, {"since": "2026-13-45T99:99"},
+    {"before": "2026-11-27T08:00:00+00:00_99999999999999999999999"}, {"before": "x_1"},
+    {"before": "2026-11-27T08:00:00_1"}, {"verb": "x" * 5000}, {"activity": "\x00é"}, "activity=%ff%fe&verb=%00",
+    {"learner": "%_%' OR 1=1 --"}, {"learner": "a\x00b"},
+])
+def test_statement_browser_refuses_garbage_without_a_500(client, admin, query):
+    resp = client.get("/admin/xapi/statements", query_string=query)
+    assert resp.status_code in (200, 400), resp.status_code
+
+
+def test_forwarding_forms_refuse_garbage_without_a_500(client, admin, remote, forward_config):  # noqa: F811
+    forward_config([dest(remote)])
+    token = csrf_token_from(client.get("/admin/xapi/forwarding/remote").get_data(as_text=True))
+    for value in ("abc", "-1", "0", "99999999999999999999999999"):
+        resp = client.post("/admin/xapi/forwarding/remote/resend", data={"delivery_id": value, "csrf_token": token})
+        assert resp.status_code == 400, value
+    resp = client.post("/admin/xapi/clients", data={"name": "x", "scopes": ["nope"], "csrf_token": token})
+    assert resp.status_code == 400
+    resp = client.post("/admin/xapi/clients", data={"name": "a\x00b", "scopes": ["all"], "csrf_token": token})
+    assert resp.status_code == 400
+    assert client.post("/admin/xapi/clients/abc/revoke", data={"csrf_token": token}).status_code == 404

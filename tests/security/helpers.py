@@ -1,0 +1,100 @@
+"""Shared helpers of the security tests: walking the URL map, filling in URL arguments."""
+from __future__ import annotations
+
+import re
+
+from werkzeug.routing import IntegerConverter, PathConverter
+
+from lms.testing import csrf_token_from
+
+#: Routes a visitor may open without logging in, each for a stated reason. Keep this list short.
+PUBLIC = {
+    "main.home": "home page (panels are per user)",
+    "main.healthz": "health check for the load balancer",
+    "main.set_language": "language switch works before login",
+    "static": "CSS and JS",
+    "auth.login": "the login form",
+    "auth.logout": "logging out an anonymous session is harmless",
+    "auth.register": "self registration",
+    "auth.reset_request": "forgotten password",
+    "auth.reset_password": "reset link (token checked)",
+    "api.openapi": "API documentation",
+    "courses.catalogue": "public catalogue of published courses",
+    "courses.course_page": "public page of a published course",
+    "courses.course_file": "images of published courses (materials need a login)",
+    "competency.verify_form": "public certificate verification",
+    "competency.verify": "public certificate verification",
+    "competency.certificate_pdf": "public certificate verification",
+    "competency.credential": "verifiable credential document",
+    "competency.credential_status": "verifiable credential status list",
+    "competency.issuer": "issuer profile of the credentials",
+    "competency.issuer_jwks": "issuer public keys",
+}
+
+#: The LRS authenticates with HTTP Basic itself (401 with a JSON error), for every method.
+XAPI_PREFIX = "/xapi/"
+
+
+def sample_url(rule) -> str:
+    """The rule's URL with every variable filled in with a plausible value."""
+    values = {}
+    for arg in rule.arguments:
+        conv = rule._converters[arg]
+        if isinstance(conv, IntegerConverter):
+            values[arg] = 1
+        elif isinstance(conv, PathConverter):
+            values[arg] = "courses/x/y.png"
+        else:
+            values[arg] = "xlsx" if arg == "kind" else ("up" if arg == "direction" else "x")
+    url = rule.rule
+    for arg, value in values.items():
+        url = re.sub(r"<(?:[^<>:]+:)?%s>" % re.escape(arg), str(value), url)
+    return url
+
+
+def methods(rule) -> list[str]:
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+def anonymous_csrf(client) -> str:
+    return csrf_token_from(client.get("/login").get_data(as_text=True))
+
+
+def page_csrf(client) -> str:
+    """A CSRF token of the logged-in session of ``client``."""
+    return csrf_token_from(client.get("/account").get_data(as_text=True))
+
+
+def login_client(app, user, password: str = "Passw0rd!"):
+    """A new test client logged in as ``user``."""
+    c = app.test_client()
+    resp = c.get("/login")
+    token = csrf_token_from(resp.get_data(as_text=True))
+    resp = c.post("/login", data={"login": user.login, "password": password, "csrf_token": token})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return c
+
+
+def world_values(w) -> dict:
+    """URL argument values that exist in a world built by ``build_world``."""
+    return {
+        "course_id": w.course.id, "lesson_id": w.lessons[next(iter(w.lessons))].id, "module_id": w.module.id,
+        "question_id": w.questions[0].id if w.questions else 1, "enrolment_id": w.enrolment.id,
+        "class_id": w.cls.id, "user_id": w.learner.id, "org_id": w.school.id,
+    }
+
+
+def fill(rule, values: dict) -> str:
+    url = rule.rule
+    for arg in rule.arguments:
+        conv = rule._converters[arg]
+        if arg in values:
+            value = values[arg]
+        elif isinstance(conv, IntegerConverter):
+            value = 1
+        elif isinstance(conv, PathConverter):
+            value = "courses/x/y.png"
+        else:
+            value = {"direction": "up", "fmt": "csv", "kind": "xlsx"}.get(arg, "x")
+        url = re.sub(r"<(?:[^<>:]+:)?%s>" % re.escape(arg), str(value), url)
+    return url
