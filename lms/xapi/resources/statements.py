@@ -65,10 +65,15 @@ def _check_actor(x: XRequest, statements: list) -> None:
                                 "own learner")
         context = stmt.get("context")
         registration = context.get("registration") if isinstance(context, dict) else None
-        if (registration is not None and x.client.registration is not None
-                and str(registration).lower() != x.client.registration.lower()):
+        if x.client.registration is not None and (
+                registration is None or str(registration).lower() != x.client.registration.lower()):
+            # Without this, launched content could post evidence (e.g. "passed") for any activity
+            # outside the course it was launched from, which the competency engine would count.
             raise XAPIForbidden(f"statement {i}: these credentials may only record statements in their own "
-                                "registration")
+                                "registration (context.registration)")
+        verb = stmt.get("verb")
+        if isinstance(verb, dict) and verb.get("id") == "http://adlnet.gov/expapi/verbs/voided":
+            raise XAPIForbidden(f"statement {i}: launch credentials may not void statements")
 
 
 def _store(x: XRequest, statements: list, parts) -> list[str]:

@@ -89,11 +89,19 @@ def test_document_scopes_and_launch_credentials(app, client, lrs_client, create_
     assert client.put("/xapi/activities/state", query_string=q, data=b"1", headers=lh).status_code == 403
     stmt = {"actor": actor_for(user), "verb": {"id": "http://adlnet.gov/expapi/verbs/launched"},
             "object": {"id": ACTIVITY}}
+    # A launch credential's statements must carry its registration, and it may not void.
+    resp = client.post("/xapi/statements", data=json.dumps(stmt), headers={**lh, "Content-Type": "application/json"})
+    assert resp.status_code == 403
+    stmt["context"] = {"registration": "a0b1c2d3-0000-4000-8000-000000000001"}
     resp = client.post("/xapi/statements", data=json.dumps(stmt), headers={**lh, "Content-Type": "application/json"})
     assert resp.status_code == 200
     own_ids = resp.get_json()
     other = {**stmt, "actor": {"mbox": "mailto:someone@example.com"}}
     resp = client.post("/xapi/statements", data=json.dumps(other), headers={**lh, "Content-Type": "application/json"})
+    assert resp.status_code == 403
+    voiding = {**stmt, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+               "object": {"objectType": "StatementRef", "id": own_ids[0]}}
+    resp = client.post("/xapi/statements", data=json.dumps(voiding), headers={**lh, "Content-Type": "application/json"})
     assert resp.status_code == 403
     got = client.get("/xapi/statements", headers=lh).get_json()["statements"]
     assert [s["id"] for s in got] == own_ids
