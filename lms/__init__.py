@@ -75,7 +75,6 @@ def create_app(config_override: dict | None = None) -> Flask:
     celery_module.celery_init_app(app)
     errors.init_app(app)
 
-    from lms import accounts, organisations
     from lms.accounts import setup as accounts_setup
     from lms.main import setup as main_setup
     from lms.organisations import setup as organisations_setup
@@ -83,7 +82,9 @@ def create_app(config_override: dict | None = None) -> Flask:
     accounts_setup.init_app(app)
     organisations_setup.init_app(app)
     main_setup.init_app(app)
-    _init_optional_core(app)
+    from lms.xapi import setup as xapi_setup
+
+    xapi_setup.init_app(app)
 
     selected = plugins.select(app)
     app.extensions["lms_plugins"] = selected
@@ -97,19 +98,4 @@ def create_app(config_override: dict | None = None) -> Flask:
 
     cli.init_app(app)
     app_created.send(app)
-    del accounts, organisations
     return app
-
-
-def _init_optional_core(app) -> None:
-    """Core parts that other issues add (the LRS); each exposes ``init_app``."""
-    import importlib
-
-    for name in ("lms.xapi.setup",):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name and not name.startswith(exc.name or "\0"):
-                raise
-            continue
-        module.init_app(app)

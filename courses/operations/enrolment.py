@@ -24,44 +24,6 @@ from lms.core.db import db, utcnow
 MAX_CSV_LINES = 5000
 
 
-def _record_registered(enrolment: Enrolment) -> None:
-    """Record the xAPI ``registered`` statement for ``enrolment`` (flush only).
-
-    The delivery package owns the statement vocabulary; without it, a minimal statement is built here.
-    """
-    try:
-        from courses.delivery import statements as delivery_statements
-    except ImportError:
-        delivery_statements = None
-    if delivery_statements is not None and hasattr(delivery_statements, "enrolled"):
-        delivery_statements.enrolled(enrolment)
-        return
-    try:
-        from lms.xapi import recorder, vocab
-    except ImportError:  # the LRS is not installed in this build
-        return
-    course = enrolment.course
-    statement = {
-        "actor": recorder.actor_for(enrolment.user),
-        "verb": vocab.verb(vocab.VERB_REGISTERED, "注册", "registered"),
-        "object": {
-            "objectType": "Activity",
-            "id": course.activity_iri,
-            "definition": {
-                "type": vocab.ACTIVITY_TYPE_COURSE,
-                "name": {"zh-CN": course.title_zh, "en-US": course.title_en or course.title_zh},
-            },
-        },
-        "context": {
-            "registration": str(enrolment.registration),
-            "platform": "vocational-lms",
-            "language": "zh-CN",
-        },
-        "timestamp": enrolment.enrolled_at.isoformat(),
-    }
-    recorder.record(statement)
-
-
 def _check_enrollable(course: Course) -> None:
     if course.status != "published":
         raise CourseError(_l("This course is not open for enrolment."), status=409, code="not_enrollable")

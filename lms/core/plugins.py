@@ -83,17 +83,17 @@ class LMSPlugin:
         self.init_app(app)
 
 
+def _load(ep) -> LMSPlugin:
+    """Import one entry point and check it exposes an LMSPlugin of the same name."""
+    plugin = ep.load()
+    if not isinstance(plugin, LMSPlugin) or plugin.name != ep.name:
+        raise PluginError(f"entry point {ep.name!r} must expose an LMSPlugin named {ep.name!r}")
+    return plugin
+
+
 def discover() -> dict[str, LMSPlugin]:
-    """All installed plugins by name, from the ``lms.plugins`` entry points."""
-    found = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        plugin = ep.load()
-        if not isinstance(plugin, LMSPlugin):
-            raise PluginError(f"entry point {ep.name!r} does not point at an LMSPlugin instance")
-        if plugin.name != ep.name:
-            raise PluginError(f"entry point {ep.name!r} exposes a plugin named {plugin.name!r}")
-        found[ep.name] = plugin
-    return found
+    """All installed plugins by name, from the ``lms.plugins`` entry points (imports them all)."""
+    return {ep.name: _load(ep) for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def select(app) -> list[LMSPlugin]:
@@ -104,13 +104,7 @@ def select(app) -> list[LMSPlugin]:
     missing = [n for n in names if n not in eps]
     if missing:
         raise PluginError(f"LMS_PLUGINS names plugins that are not installed: {', '.join(missing)}")
-    selected = []
-    for name in names:
-        plugin = eps[name].load()
-        if not isinstance(plugin, LMSPlugin) or plugin.name != name:
-            raise PluginError(f"entry point {name!r} must expose an LMSPlugin named {name!r}")
-        selected.append(plugin)
-    return selected
+    return [_load(eps[name]) for name in names]
 
 
 def check_tables(plugins, model_base) -> None:

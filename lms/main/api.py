@@ -1,7 +1,6 @@
 """Core JSON API: the caller, users and organisations, and the OpenAPI document."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, jsonify
 
 from lms.accounts.models import User
@@ -79,5 +78,3 @@ def organisations():
 def organisation_detail(org_id):
     return jsonify(org_json(get_visible_or_404(acting_user(), Organisation, org_id)))
 
-
-del sa
