@@ -732,6 +732,23 @@ def _relevant_types(value, path: str) -> None:
         validate_iri(iri, f"{path}[{i}]")
 
 
+
+def _context_members(items, cpath: str, object_type: str, member: str, keys, check_member) -> None:
+    """2.0.0 context.contextAgents / contextGroups: arrays of typed wrappers around an Agent / Group."""
+    if type(items) is not list:
+        _fail(f"{object_type}s must be an array of {object_type} objects", cpath)
+    for i, item in enumerate(items):
+        ipath = f"{cpath}[{i}]"
+        _object(item, ipath, keys)
+        if item.get("objectType") != object_type:
+            _fail(f"objectType must be '{object_type}'", _join(ipath, "objectType"))
+        if member not in item:
+            _fail(f"a {object_type} needs a{'n' if member == 'agent' else ''} {member}", _join(ipath, member))
+        check_member(item[member], _join(ipath, member))
+        if "relevantTypes" in item:
+            _relevant_types(item["relevantTypes"], _join(ipath, "relevantTypes"))
+
+
 def _context(obj, path: str, v2: bool, object_is_activity: bool) -> None:
     _object(obj, path, _CONTEXT_KEYS_2 if v2 else _CONTEXT_KEYS_1)
     if "registration" in obj:
@@ -769,35 +786,11 @@ def _context(obj, path: str, v2: bool, object_is_activity: bool) -> None:
         validate_extensions(obj["extensions"], _join(path, "extensions"))
     if v2:
         if "contextAgents" in obj:
-            items = obj["contextAgents"]
-            cpath = _join(path, "contextAgents")
-            if type(items) is not list:
-                _fail("contextAgents must be an array of contextAgent objects", cpath)
-            for i, item in enumerate(items):
-                ipath = f"{cpath}[{i}]"
-                _object(item, ipath, _CONTEXT_AGENT_KEYS)
-                if item.get("objectType") != "contextAgent":
-                    _fail("objectType must be 'contextAgent'", _join(ipath, "objectType"))
-                if "agent" not in item:
-                    _fail("a contextAgent needs an agent", _join(ipath, "agent"))
-                _agent(item["agent"], _join(ipath, "agent"))
-                if "relevantTypes" in item:
-                    _relevant_types(item["relevantTypes"], _join(ipath, "relevantTypes"))
+            _context_members(obj["contextAgents"], _join(path, "contextAgents"), "contextAgent", "agent",
+                             _CONTEXT_AGENT_KEYS, _agent)
         if "contextGroups" in obj:
-            items = obj["contextGroups"]
-            cpath = _join(path, "contextGroups")
-            if type(items) is not list:
-                _fail("contextGroups must be an array of contextGroup objects", cpath)
-            for i, item in enumerate(items):
-                ipath = f"{cpath}[{i}]"
-                _object(item, ipath, _CONTEXT_GROUP_KEYS)
-                if item.get("objectType") != "contextGroup":
-                    _fail("objectType must be 'contextGroup'", _join(ipath, "objectType"))
-                if "group" not in item:
-                    _fail("a contextGroup needs a group", _join(ipath, "group"))
-                _group(item["group"], _join(ipath, "group"))
-                if "relevantTypes" in item:
-                    _relevant_types(item["relevantTypes"], _join(ipath, "relevantTypes"))
+            _context_members(obj["contextGroups"], _join(path, "contextGroups"), "contextGroup", "group",
+                             _CONTEXT_GROUP_KEYS, _group)
 
 
 # ---------------------------------------------------------------------------------------------
