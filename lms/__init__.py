@@ -83,8 +83,11 @@ def create_app(config_override: dict | None = None) -> Flask:
     organisations_setup.init_app(app)
     main_setup.init_app(app)
     from lms.xapi import setup as xapi_setup
+    from lms.records import setup as records_setup
+    from lms.core import events as _events  # noqa: F401  (registers the after-commit sender)
 
     xapi_setup.init_app(app)
+    records_setup.init_app(app)
 
     selected = plugins.select(app)
     app.extensions["lms_plugins"] = selected

@@ -45,6 +45,79 @@ Sent at the end of :func:`lms.create_app` once all plugins are initialised. ``se
 app. Plugins use it for wiring that needs every other plugin present. Return value ignored.
 """)
 
+# --- Domain events (sent after commit with lms.core.events.send_after_commit) ------------------
+#
+# Every event below is sent once the transaction that made the change has committed, never for
+# a change that was rolled back. ``sender`` is the object named; keywords as documented. Return
+# values are ignored. Receivers that do real work enqueue a Celery task.
+
+
+def _event(name: str, doc: str):
+    return _signals.signal(name, doc=doc)
+
+
+account_verified = _event("account-verified", """
+Sent by ``lms.accounts`` when a user proved they own an e-mail address or mobile number.
+``sender`` is the User; ``channel`` is ``"email"`` or ``"mobile"``; ``address`` the verified value.
+The learning-record layer links the address's xAPI identifiers to the account on this event, so
+evidence stored earlier for that address becomes the user's only now.
+""")
+
+identity_linked = _event("identity-linked", """
+Sent by ``lms.records.identity`` when a foreign xAPI identity (an account on another system, an
+e-mail's mbox / sha1 forms) was linked to a user. ``sender`` is the User; ``keys`` the learner
+keys linked; ``source`` how (``verified_email``, ``verified_mobile``, ``admin_csv``,
+``learner_code``, ``admin``). Plugins that keep state per learner key move it to the user.
+""")
+
+enrolment_created = _event("enrolment-created", """
+Sent by ``courses`` when a learner was enrolled. ``sender`` is the Enrolment.
+""")
+
+lesson_completed = _event("lesson-completed", """
+Sent by ``courses`` when a learner completed a lesson. ``sender`` is the Enrolment; ``lesson_id``.
+""")
+
+course_completed = _event("course-completed", """
+Sent by ``courses`` when a learner completed a course. ``sender`` is the Enrolment.
+""")
+
+exam_result_recorded = _event("exam-result-recorded", """
+Sent by ``competency`` when an exam result (theory, practical, review) was recorded for a learner.
+``sender`` is the ExamResult.
+""")
+
+level_eligible = _event("level-eligible", """
+Sent by ``competency`` when a learner's level became eligible. ``sender`` is the LevelAttainment.
+""")
+
+level_awarded = _event("level-awarded", """
+Sent by ``competency`` when a level was awarded. ``sender`` is the LevelAttainment.
+""")
+
+level_retracted = _event("level-retracted", """
+Sent by ``competency`` when an awarded or eligible level lost its basis. ``sender`` is the
+LevelAttainment; ``reason`` a short text.
+""")
+
+certificate_issued = _event("certificate-issued", """
+Sent by ``competency`` when a certificate was issued. ``sender`` is the Certificate.
+""")
+
+certificate_revoked = _event("certificate-revoked", """
+Sent by ``competency`` when a certificate was revoked. ``sender`` is the Certificate; ``reason``.
+""")
+
+signoff_recorded = _event("signoff-recorded", """
+Sent by the apprenticeship sub-domain when a mentor sign-off (or its correction) was recorded.
+``sender`` is the SignOff.
+""")
+
+milestone_status_changed = _event("milestone-status-changed", """
+Sent by the apprenticeship sub-domain when an apprentice's milestone changed status. ``sender``
+is the MilestoneStatus (or equivalent row); ``old`` and ``new`` the statuses.
+""")
+
 # --- Registries ----------------------------------------------------------------------------
 
 

@@ -1,0 +1,53 @@
+"""Domain events sent after commit.
+
+Operations only flush; the request, task or CLI boundary commits. An operation that wants to
+announce a domain event (``level_awarded``, ``certificate_issued``...) calls
+:func:`send_after_commit` with one of the signals of :mod:`lms.core.extension_points`: the event
+waits in ``session.info`` and is sent once the outermost transaction commits; a rollback drops it.
+Receivers therefore never see an event for a change that did not happen.
+"""
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from flask_sqlalchemy.session import Session
+
+from lms.core.db import db
+
+log = logging.getLogger("lms.events")
+
+_KEY = "lms_pending_events"
+
+
+def send_after_commit(signal, sender, /, **kwargs) -> None:
+    """Queue ``signal.send(sender, **kwargs)`` until the current transaction commits."""
+    db.session.info.setdefault(_KEY, []).append((signal, sender, kwargs))
+
+
+def pending_events() -> list[tuple]:
+    """Events queued in the current transaction (tests use it to check what will be sent)."""
+    return list(db.session.info.get(_KEY, ()))
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _send(session):
+    events = session.info.pop(_KEY, None)
+    if not events or not has_app_context():
+        return
+    app = current_app._get_current_object()
+    for signal, sender, kwargs in events:
+        try:
+            signal.send(sender, **kwargs)
+        except Exception:
+            # The change is committed: a failing receiver must not turn it into an error.
+            log.exception("a receiver of %s failed", signal.name)
+            if app.config.get("TESTING"):
+                raise
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget(session, transaction):
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(_KEY, None)
