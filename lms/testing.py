@@ -182,16 +182,23 @@ def create_org(app):
 
 @pytest.fixture
 def create_user(app):
-    """``create_user(role=None, org=None, login=None, admin=False, **kw)`` -> committed User."""
+    """``create_user(role=None, org=None, login=None, admin=False, verified=True, **kw)`` -> committed User.
+
+    ``verified`` users own their address: its xAPI identities are linked to them (as after the
+    verification link), so statements sent for their e-mail are theirs."""
     from lms.accounts.operations import register_user
     from lms.core.db import db
     from lms.organisations.operations import add_membership
 
     def factory(role: str | None = None, org=None, login: str | None = None, *, admin: bool = False,
-                password: str = PASSWORD, real_name: str | None = None, **kw):
+                password: str = PASSWORD, real_name: str | None = None, verified: bool = True, **kw):
+        from lms.records.identity import email_keys, link
+
         n = next(_counter)
         user = register_user(login or f"user{n}@example.com", password, real_name or f"User {n}",
                              is_system_admin=admin, **kw)
+        if verified and user.email:
+            link(user, email_keys(user.email), source="verified_email")
         if role:
             add_membership(user, org, role)
         db.session.commit()

@@ -701,7 +701,7 @@ def apply_external_statements(statement_ids: list[str]) -> int:
             row.started_at = st.timestamp
         if row.status == "not_started":
             row.status = "in_progress"
-        from courses.delivery.durations import safe_parse_duration
+        from lms.records.durations import safe_parse_duration
 
         if st.verb_id in statements.STUDY_TIME_VERBS:
             seconds = safe_parse_duration((st.result or {}).get("duration"))
@@ -721,7 +721,7 @@ def study_seconds_from_statements(enrolment: Enrolment) -> float:
     """Study time of an enrolment recomputed from the LRS: the sum of ``result.duration`` of the
     learner's statements in its registration with a study-time verb (not about the course itself).
     ``Enrolment.seconds_credited`` is the running total of the same sum."""
-    from courses.delivery.durations import safe_parse_duration
+    from lms.records.durations import safe_parse_duration
     from lms.xapi.recorder import actor_for
     from lms.xapi.store import iter_statements_for_agent
 
@@ -737,7 +737,7 @@ def study_seconds_from_statements(enrolment: Enrolment) -> float:
 
 
 def study_hours_of(enrolment: Enrolment):
-    from courses.delivery.durations import DEFAULT_STUDY_HOUR_MINUTES, study_hours
+    from lms.records.durations import DEFAULT_STUDY_HOUR_MINUTES, study_hours
 
     minutes = int(current_app.config.get("COURSES_STUDY_HOUR_MINUTES") or DEFAULT_STUDY_HOUR_MINUTES)
     return study_hours(enrolment.seconds_credited or 0, minutes)

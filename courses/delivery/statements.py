@@ -41,7 +41,7 @@ from __future__ import annotations
 from tincan import (Activity, ActivityDefinition, Agent, Context, ContextActivities, Result, Score, Statement,
                     Verb)
 
-from courses.delivery.durations import format_duration
+from lms.records.durations import format_duration
 from courses.delivery.grading import INTERACTION_TYPES
 from lms.xapi import vocab
 

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from courses.delivery import completion, operations as ops
-from courses.delivery.durations import format_clock
+from lms.records.durations import format_clock
 from courses.models import Course, CourseFile, Enrolment, Lesson
 from lms.core.db import db
 from lms.core.permissions import acting_user, require

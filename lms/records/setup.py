@@ -9,7 +9,18 @@ SETTINGS = {
 
 
 def init_app(app) -> None:
-    from lms.records import models  # noqa: F401  (tables)
+    from lms.core.extension_points import account_verified
+    from lms.records import models, tasks  # noqa: F401  (tables, Celery tasks)
 
     for key, value in SETTINGS.items():
         app.config.setdefault(key, value)
+    account_verified.connect(_link_verified_address, weak=False)
+
+
+def _link_verified_address(user, channel: str = "", address: str = "", **_kw) -> None:
+    """A verified e-mail address: its xAPI identities become the user's (in a task: this runs
+    after the verification's commit)."""
+    from lms.records.tasks import link_verified_email
+
+    if channel == "email" and address:
+        link_verified_email.delay(user.id, address)

@@ -8,8 +8,6 @@ statement is gone and nothing is sent.
 """
 from __future__ import annotations
 
-import hashlib
-
 import sqlalchemy as sa
 from flask import current_app
 
@@ -29,37 +27,10 @@ def actor_for(user) -> dict:
 
 
 def user_for_actor(actor: dict):
-    """The platform user an agent stands for, or ``None``.
+    """The platform user an agent stands for, or ``None`` (see :mod:`lms.records.identity`)."""
+    from lms.records.identity import user_for_actor as resolve
 
-    An account on our home page -> the user with that uuid; ``mbox`` -> the user with that email;
-    ``mbox_sha1sum`` -> the user whose ``mailto:`` email hashes to it.
-    """
-    from lms.accounts.models import User
-
-    if not isinstance(actor, dict):
-        return None
-    account = actor.get("account")
-    if isinstance(account, dict):
-        if str(account.get("homePage", "")).rstrip("/") != _home_page():
-            return None
-        import uuid
-
-        try:
-            ident = uuid.UUID(str(account.get("name")))
-        except ValueError:
-            return None
-        return db.session.scalars(sa.select(User).where(User.uuid == ident)).first()
-    mbox = actor.get("mbox")
-    if isinstance(mbox, str) and mbox.lower().startswith("mailto:"):
-        return db.session.scalars(sa.select(User).where(User.email == mbox[7:].lower())).first()
-    sha = actor.get("mbox_sha1sum")
-    if isinstance(sha, str):
-        sha = sha.lower()
-        # Only users with an email can match; hash candidates in the database's order.
-        for user in db.session.scalars(sa.select(User).where(User.email.is_not(None))):
-            if hashlib.sha1(f"mailto:{user.email}".encode()).hexdigest() == sha:
-                return user
-    return None
+    return resolve(actor)
 
 
 def platform_authority() -> dict:
@@ -99,7 +70,10 @@ def record_many(statements, *, authority: dict | None = None) -> list[str]:
     if not items:
         return []
     ours = platform_authority()
-    result = store_statements(items, version="1.0.3", authority=authority or ours, may_define=True)
+    from lms.records.provenance import PLATFORM_SOURCE
+
+    result = store_statements(items, version="1.0.3", authority=authority or ours, may_define=True,
+                              source=PLATFORM_SOURCE)
     if authority is None or authority == ours:
         from flask import g
 

@@ -222,12 +222,14 @@ class StoreResult:
 
 
 def store_statements(statements: list, *, version: str, authority: dict, may_define: bool = False,
-                     validate: bool = True, stored=None) -> StoreResult:
+                     validate: bool = True, stored=None, source=None) -> StoreResult:
     """Validate and store a batch (list of dicts as sent); only flushes, the caller commits.
 
     Raises ``XAPIValidationError`` (400, naming the statement index and property) before writing
     anything, ``XAPIConflict`` (409) when an id is stored already with other content.
     Statements already stored with the same content are accepted and not written again.
+    ``source`` (:class:`lms.records.provenance.Source`, default the platform) is kept on each new
+    statement's learning-record fact, written here in the same transaction.
     """
     if not isinstance(statements, list) or not statements:
         raise XAPIValidationError("expected a statement or a non-empty array of statements")
@@ -283,6 +285,11 @@ def store_statements(statements: list, *, version: str, authority: dict, may_def
     else:
         _write_generic(rows, agent_pks, activity_pks, stored_targets)
 
+    from lms.records import facts
+
+    facts.write(new, source, voided_on_arrival)
+    if stored_targets:
+        facts.mark_voided(stored_targets)
     voided = [str(t) for t in sorted(new_targets)] + [str(t) for t in sorted(look.voided_by_stored & new_ids)
                                                       if t not in new_targets]
     new_id_list = [str(p.id) for p in new]

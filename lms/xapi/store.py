@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from lms.core.db import UTCDateTime, db
 from lms.xapi.identifiers import ifi_of, sha1
+from lms.records.models import StatementFact
 from lms.xapi.models import Activity, Agent, Statement, Verb
 
 __all__ = ["StoredStatement", "load_statements", "iter_statements_for_agent", "iter_all_statement_ids",
@@ -37,11 +38,23 @@ class StoredStatement:
     registration: str | None
     #: The statement as stored.
     full: dict
+    #: Provenance: the trust-policy key of its source (``platform``, ``launch``, ``system:<level>``,
+    #: ``device``; see :mod:`lms.records.trust`).
+    source: str = "platform"
+    #: Provenance: the source's name as shown to users (empty for the platform).
+    source_label: str = ""
 
 
 def _columns():
     return (Statement.id, Statement.object_type, Statement.object_id, Statement.timestamp, Statement.stored,
-            Statement.voided, Statement.registration, Statement.full, Verb.iri)
+            Statement.voided, Statement.registration, Statement.full, Verb.iri, StatementFact.source_policy,
+            StatementFact.source_label)
+
+
+def _joined(stmt):
+    """``stmt`` joined with the verb and (outer) the statement's learning-record fact."""
+    return (stmt.join(Verb, Verb.pk == Statement.verb_pk)
+            .outerjoin(StatementFact, StatementFact.statement_id == Statement.id))
 
 
 def _from_row(row) -> StoredStatement:
@@ -50,7 +63,8 @@ def _from_row(row) -> StoredStatement:
         id=str(row.id), actor=full.get("actor"), verb_id=row.iri, object_type=row.object_type,
         object_id=row.object_id, result=full.get("result"), context=full.get("context"),
         timestamp=row.timestamp, stored=row.stored, voided=row.voided,
-        registration=str(row.registration) if row.registration else None, full=full)
+        registration=str(row.registration) if row.registration else None, full=full,
+        source=row.source_policy or "platform", source_label=row.source_label or "")
 
 
 def _uuid_or_none(value) -> uuid.UUID | None:
@@ -68,7 +82,7 @@ def load_statements(ids: list[str]) -> list[StoredStatement]:
     found: dict[uuid.UUID, StoredStatement] = {}
     for start in range(0, len(wanted), 1000):
         chunk = wanted[start:start + 1000]
-        stmt = sa.select(*_columns()).join(Verb, Verb.pk == Statement.verb_pk).where(Statement.id.in_(chunk))
+        stmt = _joined(sa.select(*_columns())).where(Statement.id.in_(chunk))
         for row in db.session.execute(stmt):
             found[row.id] = _from_row(row)
     return [found[u] for u in wanted if u in found]
@@ -89,8 +103,7 @@ def iter_statements_for_agent(actor: dict, *, since: dt.datetime | None = None,
         return
     cursor = None
     while True:
-        stmt = (sa.select(*_columns(), Statement.pk).join(Verb, Verb.pk == Statement.verb_pk)
-                .where(Statement.actor_pk == agent_pk))
+        stmt = _joined(sa.select(*_columns(), Statement.pk)).where(Statement.actor_pk == agent_pk)
         if since is not None:
             stmt = stmt.where(Statement.stored > since)
         if not include_voided:

@@ -6,7 +6,7 @@ from hypothesis import given, strategies as st
 
 from courses.delivery.completion import (WatchState, accept_watch_report, course_completed, course_progress,
                                          next_and_previous, resume_lesson, video_completed, video_progress)
-from courses.delivery.durations import format_clock, format_duration, parse_duration, study_hours
+from lms.records.durations import format_clock, format_duration, parse_duration, study_hours
 
 
 def test_video_needs_ninety_percent_both_reached_and_played():

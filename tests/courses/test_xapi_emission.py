@@ -2,7 +2,7 @@
 import datetime as dt
 
 from courses.delivery import operations as ops
-from courses.delivery.durations import parse_duration
+from lms.records.durations import parse_duration
 from lms.core.db import db, utcnow
 from lms.xapi import vocab
 from tests.courses.delivery_support import build_world, correct_form, statements_for, world, wrong_form  # noqa: F401

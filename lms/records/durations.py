@@ -1,44 +1,46 @@
-"""ISO 8601 durations (xAPI ``result.duration``) and study hours (学时).
+"""ISO 8601 durations (xAPI ``result.duration``) and study hours (学时): the one parser.
 
-Study time credited to a learner is *derived from statements* (see
-:func:`courses.delivery.progress.study_seconds`); this module only holds the arithmetic.
-One study hour (学时) is 45 minutes of learning by default -- the usual class hour of
-vocational training in China -- and can be changed with ``COURSES_STUDY_HOUR_MINUTES``.
+Study time credited to a learner is derived from statements by :mod:`lms.records.study_time`;
+this module only holds the arithmetic. One study hour (学时) is 45 minutes of learning by default
+-- the usual class hour of vocational training in China -- set by ``LMS_STUDY_HOUR_MINUTES``.
+Parsing uses ``aniso8601``.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
-import re
 from decimal import ROUND_DOWN, Decimal
+
+import aniso8601
 
 #: Minutes of learning that make one study hour (学时), unless configured otherwise.
 DEFAULT_STUDY_HOUR_MINUTES = 45
 
-_DURATION = re.compile(
-    r"^P(?!$)(?:(?P<years>\d+(?:[.,]\d+)?)Y)?(?:(?P<months>\d+(?:[.,]\d+)?)M)?(?:(?P<weeks>\d+(?:[.,]\d+)?)W)?"
-    r"(?:(?P<days>\d+(?:[.,]\d+)?)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+(?:[.,]\d+)?)H)?(?:(?P<minutes>\d+(?:[.,]\d+)?)M)?(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?$"
-)
-_UNIT_SECONDS = {"years": 365 * 86400, "months": 30 * 86400, "weeks": 7 * 86400, "days": 86400,
-                 "hours": 3600, "minutes": 60, "seconds": 1}
+#: Years and months have no fixed length; xAPI durations of learning never use them, and they
+#: count as 365 and 30 days.
+_YEAR, _MONTH = 365 * 86400, 30 * 86400
 
 
 def parse_duration(text: str | None) -> float:
     """Seconds in an ISO 8601 duration such as ``PT1H2M3.5S``; 0 for ``None``.
 
-    Years and months count as 365 and 30 days (xAPI durations of learning never use them).
-    Raises ``ValueError`` for text that is not a duration.
+    Raises ``ValueError`` for text that is not a duration (or is negative).
     """
     if text is None:
         return 0.0
-    m = _DURATION.match(text.strip())
-    if not m:
+    if not isinstance(text, str) or not text.strip().startswith("P") or len(text) > 64:
         raise ValueError(f"not an ISO 8601 duration: {text!r}")
-    total = 0.0
-    for unit, value in m.groupdict().items():
-        if value:
-            total += float(value.replace(",", ".")) * _UNIT_SECONDS[unit]
-    return total
+    try:
+        value = aniso8601.parse_duration(text.strip())
+    except (aniso8601.exceptions.ISOFormatError, ValueError, OverflowError, TypeError) as exc:
+        raise ValueError(f"not an ISO 8601 duration: {text!r}") from exc
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+    else:  # pragma: no cover - relative=False always gives a timedelta
+        raise ValueError(f"not an ISO 8601 duration: {text!r}")
+    if seconds < 0 or math.isnan(seconds):
+        raise ValueError(f"not an ISO 8601 duration: {text!r}")
+    return seconds
 
 
 def safe_parse_duration(text) -> float:
