@@ -266,17 +266,27 @@ def update_course_progress(enrolment: Enrolment, *, now: dt.datetime | None = No
         enrolment.completed_at = now or utcnow()
         enrolment.status = "completed"
         enrolment.progress = 1.0
-        statements.course_completed(enrolment, enrolment.seconds_credited or 0)
+        statements.course_completed(enrolment, refresh_study_time(enrolment))
 
 
 def _credit(enrolment: Enrolment, row: LessonProgress | None, seconds: float) -> int:
-    """Add study time: the running sum of statement durations (see :mod:`courses.delivery.statements`).
-    Whole seconds, so the running sum equals the sum of the statements' durations exactly."""
+    """Whole seconds of learning the platform measured for one statement's ``result.duration``;
+    kept per lesson for the teacher's view. The enrolment's study time is not added up here: it is
+    read from the learning-record layer (:func:`refresh_study_time`) once the statement is recorded."""
     whole = int(round(seconds))
-    enrolment.seconds_credited = (enrolment.seconds_credited or 0) + whole
     if row is not None:
         row.seconds_spent = (row.seconds_spent or 0) + whole
     return whole
+
+
+def refresh_study_time(enrolment: Enrolment) -> int:
+    """Set ``Enrolment.seconds_credited`` from :mod:`lms.records.study_time` (the one rule), for
+    the statements recorded so far in this transaction included; returns it."""
+    from lms.records.study_time import seconds_of_user
+
+    db.session.flush()
+    enrolment.seconds_credited = int(seconds_of_user(enrolment.user, registration=enrolment.registration))
+    return enrolment.seconds_credited
 
 
 def report_media(user, lesson_id: int, *, position, watched, duration=None, event: str = "progress",
@@ -320,6 +330,7 @@ def report_media(user, lesson_id: int, *, position, watched, duration=None, even
         statements.lesson_event(enrolment, lesson, vocab.VERB_INITIALIZED)
     if credited >= 0.5:
         statements.progressed(enrolment, lesson, percent, _credit(enrolment, row, credited))
+        refresh_study_time(enrolment)
     if row.status != "completed" and completion.video_completed(new_state):
         complete_lesson(enrolment, lesson, row, now=now)
     db.session.flush()
@@ -513,6 +524,7 @@ def _grade_and_store(enrolment: Enrolment, lesson: Lesson, attempt: QuizAttempt,
     statements.record_all([statements.build_answered(enrolment, lesson, q, keys[q.id], g)
                            for q, g in zip(questions, graded)]
                           + [statements.build_quiz_result(enrolment, lesson, attempt, _credit(enrolment, row, seconds))])
+    refresh_study_time(enrolment)
     row.updated_at = at
     # the best submitted attempt, this one included (the query flushes it first)
     best = max(db.session.scalar(sa.select(sa.func.max(sa.func.coalesce(QuizAttempt.scaled, 0.0))).where(
@@ -668,21 +680,22 @@ def launch_external(user, lesson_id: int, *, now: dt.datetime | None = None) -> 
 
 
 def apply_external_statements(statement_ids: list[str]) -> int:
-    """Statements stored by anyone: ``completed``/``passed`` for an external lesson, in a
-    learner's registration, complete that lesson; their ``terminated``/``progressed`` durations
-    are credited as study time. Returns how many statements were applied (the caller commits)."""
-    from lms.xapi.recorder import user_for_actor
+    """Statements stored by anyone else: ``completed``/``passed`` for an external lesson, in a
+    learner's registration, from a source the trust policy allows to report completions,
+    complete that lesson; the enrolment's study time is re-read from the learning-record layer
+    (which counts their durations by its one rule). Returns how many statements were applied
+    (the caller commits)."""
+    from lms.records import trust
+    from lms.records.identity import user_for_actor
     from lms.xapi.store import load_statements
-
-    from lms.xapi.recorder import platform_authority
 
     applied = 0
     prefix = vocab.platform_iri("lesson", "")
-    ours = platform_authority()
+    touched: dict[int, Enrolment] = {}
     for st in load_statements(statement_ids):
         if st.voided or not st.object_id or not st.object_id.startswith(prefix) or not st.registration:
             continue
-        if (st.full.get("authority") or {}).get("account") == ours["account"]:
+        if st.source == "platform":
             continue  # recorded by the platform itself: already applied where it was recorded
         try:
             lesson_uuid = uuid.UUID(st.object_id[len(prefix):])
@@ -701,15 +714,13 @@ def apply_external_statements(statement_ids: list[str]) -> int:
             row.started_at = st.timestamp
         if row.status == "not_started":
             row.status = "in_progress"
-        from lms.records.durations import safe_parse_duration
-
-        if st.verb_id in statements.STUDY_TIME_VERBS:
-            seconds = safe_parse_duration((st.result or {}).get("duration"))
-            if seconds > 0:
-                _credit(enrolment, row, min(seconds, 24 * 3600))
-        if st.verb_id in (vocab.VERB_COMPLETED, vocab.VERB_PASSED) and row.status != "completed":
+        touched[enrolment.id] = enrolment
+        if (st.verb_id in (vocab.VERB_COMPLETED, vocab.VERB_PASSED) and row.status != "completed"
+                and trust.allowed(st.source, "completion")):
             complete_lesson(enrolment, lesson, row, emit=False)
         applied += 1
+    for enrolment in touched.values():
+        refresh_study_time(enrolment)
     db.session.flush()
     return applied
 
@@ -718,26 +729,15 @@ def apply_external_statements(statement_ids: list[str]) -> int:
 
 
 def study_seconds_from_statements(enrolment: Enrolment) -> float:
-    """Study time of an enrolment recomputed from the LRS: the sum of ``result.duration`` of the
-    learner's statements in its registration with a study-time verb (not about the course itself).
-    ``Enrolment.seconds_credited`` is the running total of the same sum."""
-    from lms.records.durations import safe_parse_duration
-    from lms.xapi.recorder import actor_for
-    from lms.xapi.store import iter_statements_for_agent
+    """Study time of an enrolment as the learning-record layer counts it (the one rule of
+    :mod:`lms.records.study_time`); ``Enrolment.seconds_credited`` caches the same figure."""
+    from lms.records.study_time import seconds_of_user
 
-    registration = str(enrolment.registration)
-    course_iri = enrolment.course.activity_iri
-    total = 0.0
-    for st in iter_statements_for_agent(actor_for(enrolment.user)):
-        if (str(st.registration or "") == registration and st.verb_id in statements.STUDY_TIME_VERBS
-                and st.object_id != course_iri):
-            seconds = safe_parse_duration((st.result or {}).get("duration"))
-            total += int(round(min(seconds, 24 * 3600)))
-    return total
+    return seconds_of_user(enrolment.user, registration=enrolment.registration)
 
 
 def study_hours_of(enrolment: Enrolment):
-    from lms.records.durations import DEFAULT_STUDY_HOUR_MINUTES, study_hours
+    """Study hours (学时) of an enrolment, from its cached study seconds."""
+    from lms.records.study_time import study_hours_of_seconds
 
-    minutes = int(current_app.config.get("COURSES_STUDY_HOUR_MINUTES") or DEFAULT_STUDY_HOUR_MINUTES)
-    return study_hours(enrolment.seconds_credited or 0, minutes)
+    return study_hours_of_seconds(enrolment.seconds_credited or 0)

@@ -27,14 +27,11 @@ Context: ``registration`` = the enrolment's registration; ``contextActivities.pa
 module (for a lesson) or the quiz (for a question); ``grouping`` = the course (and the module for
 a question); platform and language.
 
-**Study time (学时).** The time credited to a learner for a course is the sum of
-``result.duration`` of the learner's statements, in the enrolment's registration, whose verb is
-in :data:`STUDY_TIME_VERBS` (progressed, passed, failed, terminated) and whose object is not the
-course itself. Those durations are increments that never overlap: video seconds played between
-two reports, the time of each quiz attempt, and -- for external activities -- the session
-durations their content sends with ``terminated`` (cmi5). ``completed`` statements repeat a
-total and are not counted. ``Enrolment.seconds_credited`` keeps the running sum; see
-:func:`courses.delivery.progress.recompute_study_seconds` to rebuild it from the LRS.
+**Study time (学时)** is not added up here: the durations these statements carry (video seconds
+played between two reports, a quiz attempt's time) are increments that the learning-record layer
+counts by its one rule (:mod:`lms.records.study_time`); the ``completed`` statements repeat a total
+and do not count. ``Enrolment.seconds_credited`` caches what that layer says for the enrolment's
+registration.
 """
 from __future__ import annotations
 
@@ -49,10 +46,6 @@ from lms.xapi import vocab
 PLATFORM = "职业技能培训平台"
 #: ``context.language``.
 LANGUAGE = "zh-CN"
-
-
-#: Verbs whose ``result.duration`` counts as study time (see the module docstring).
-STUDY_TIME_VERBS = frozenset({vocab.VERB_PROGRESSED, vocab.VERB_PASSED, vocab.VERB_FAILED, vocab.VERB_TERMINATED})
 
 
 def _vocab():

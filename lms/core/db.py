@@ -103,6 +103,15 @@ def init_sqlite_pragmas(engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
+    @sa.event.listens_for(engine, "savepoint")
+    def _begin_before_savepoint(conn, _name):
+        # Python's sqlite3 module opens a transaction only before the first INSERT/UPDATE/DELETE.
+        # A SAVEPOINT issued before that would open one itself, and its RELEASE would then commit
+        # everything: begin the real transaction first, so a later rollback undoes it all.
+        dbapi = conn.connection.dbapi_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            dbapi.execute("BEGIN")
+
 
 def init_app(app) -> None:
     db.init_app(app)

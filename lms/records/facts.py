@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from lms.core.db import db
 from lms.records import durations, scores
 from lms.records.identity import key_hash, learner_key
-from lms.records.provenance import PLATFORM, PLATFORM_SOURCE, Source
+from lms.records.provenance import PLATFORM, SYSTEM, TRUST_STANDARD, Source
 from lms.xapi import vocab
 
+#: The source of statements stored without one (an outside client whose standing is not known).
+UNKNOWN_SOURCE = Source(SYSTEM, trust_level=TRUST_STANDARD)
 #: cmi5: the session a statement belongs to.
 EXT_CMI5_SESSION = "https://w3id.org/xapi/cmi5/context/extensions/sessionid"
 #: Verbs whose duration is time spent since the previous one (never overlapping).
@@ -90,7 +92,8 @@ def write(prepared, source: Source | None, voided_ids=()) -> None:
     """Write the facts of newly stored statements (``PreparedStatement`` objects); flush only."""
     from lms.records.models import StatementFact
 
-    source = source or PLATFORM_SOURCE
+    # Statements stored without a known source came from an outside client of unknown standing.
+    source = source or UNKNOWN_SOURCE
     voided = {uuid.UUID(str(v)) for v in voided_ids}
     rows = [fact_row(p.full, occurred_at=p.timestamp, source=source, voided=p.id in voided) for p in prepared]
     if rows:

@@ -51,8 +51,13 @@ def seconds_from_rows(rows, *, max_statement: float, max_daily: float, zone: Zon
     of one learner (already filtered by trust and voiding). Pure: property tests call it."""
     per_day: dict[dt.date, float] = defaultdict(float)
     increments: dict[object, float] = defaultdict(float)
-    totals: dict[object, tuple[float, dt.date]] = {}
-    sessions: dict[tuple, tuple[float, dt.date]] = {}
+    # the largest duration, the earliest statement on ties (so the order of arrival never matters)
+    totals: dict[object, tuple[float, dt.datetime]] = {}
+    sessions: dict[tuple, tuple[float, dt.datetime]] = {}
+
+    def larger(new: tuple, old: tuple | None) -> bool:
+        return old is None or new[0] > old[0] or (new[0] == old[0] and new[1] < old[1])
+
     for registration, session, kind, seconds, occurred_at in rows:
         seconds = min(max(float(seconds or 0.0), 0.0), max_statement)
         if seconds <= 0:
@@ -62,18 +67,18 @@ def seconds_from_rows(rows, *, max_statement: float, max_daily: float, zone: Zon
             increments[registration] += seconds
             per_day[day] += seconds
         elif kind == "total":
-            if seconds > totals.get(registration, (0.0, day))[0]:
-                totals[registration] = (seconds, day)
+            if larger((seconds, occurred_at), totals.get(registration)):
+                totals[registration] = (seconds, occurred_at)
         elif kind == "session":
             key = (registration, session)
-            if seconds > sessions.get(key, (0.0, day))[0]:
-                sessions[key] = (seconds, day)
-    for registration, (seconds, day) in totals.items():
+            if larger((seconds, occurred_at), sessions.get(key)):
+                sessions[key] = (seconds, occurred_at)
+    for registration, (seconds, at) in totals.items():
         extra = seconds - increments.get(registration, 0.0)
         if extra > 0:
-            per_day[day] += extra
-    for seconds, day in sessions.values():
-        per_day[day] += seconds
+            per_day[at.astimezone(zone).date()] += extra
+    for seconds, at in sessions.values():
+        per_day[at.astimezone(zone).date()] += seconds
     return float(sum(min(v, max_daily) for v in per_day.values()))
 
 
