@@ -33,7 +33,7 @@ from flask import current_app
 from lms.core.db import db, utcnow
 
 __all__ = ["learner_key", "key_hash", "platform_key", "email_keys", "users_for_keys", "user_for_actor",
-           "user_id_for_key", "keys_of_user", "link", "IdentityError", "actor_from_key", "describe_key"]
+           "user_id_for_key", "keys_of_user", "key_hashes_of_users", "link", "IdentityError", "actor_from_key", "describe_key"]
 
 
 class IdentityError(ValueError):
@@ -184,6 +184,24 @@ def keys_of_user(user) -> list[str]:
     linked = db.session.scalars(sa.select(LearnerIdentity.learner_key).where(LearnerIdentity.user_id == user.id)
                                 .order_by(LearnerIdentity.id))
     return [platform_key(user), *linked]
+
+
+def key_hashes_of_users(user_ids) -> dict[str, int]:
+    """``{key hash: user id}`` of every learner key of these users (platform accounts and linked
+    identities), for filtering facts by indexed hash."""
+    from lms.accounts.models import User
+    from lms.records.models import LearnerIdentity
+
+    ids = list(dict.fromkeys(user_ids))
+    owner: dict[str, int] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for uid, ident in db.session.execute(sa.select(User.id, User.uuid).where(User.id.in_(chunk))):
+            owner[key_hash(f"account:{_home()}|{ident}")] = uid
+        for uid, digest in db.session.execute(sa.select(LearnerIdentity.user_id, LearnerIdentity.key_hash)
+                                              .where(LearnerIdentity.user_id.in_(chunk))):
+            owner[digest] = uid
+    return owner
 
 
 def link(user, keys, *, source: str, by=None) -> list[str]:

@@ -120,18 +120,10 @@ def seconds_of_user(user, *, registration=None, since: dt.datetime | None = None
 
 def seconds_by_user(user_ids, *, since: dt.datetime | None = None, until: dt.datetime | None = None) -> dict[int, float]:
     """``{user id: study seconds}`` for many users at once (apprentice lists, subsidy exports)."""
-    from lms.accounts.models import User
-    from lms.records.identity import platform_key
-    from lms.records.models import LearnerIdentity
+    from lms.records.identity import key_hashes_of_users
 
     ids = list(dict.fromkeys(user_ids))
-    owner: dict[str, int] = {}
-    for i in range(0, len(ids), 500):
-        for user in db.session.scalars(sa.select(User).where(User.id.in_(ids[i:i + 500]))):
-            owner[key_hash(platform_key(user))] = user.id
-        for uid, digest in db.session.execute(sa.select(LearnerIdentity.user_id, LearnerIdentity.key_hash)
-                                              .where(LearnerIdentity.user_id.in_(ids[i:i + 500]))):
-            owner[digest] = uid
+    owner = key_hashes_of_users(ids)
     grouped: dict[int, list] = defaultdict(list)
     for row in _rows(list(owner), since=since, until=until):
         grouped[owner[row[0]]].append(row[1:])

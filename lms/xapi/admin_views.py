@@ -52,26 +52,14 @@ SCOPE_LABELS = {
 # --- Scope of the statement browser ---------------------------------------------------------
 
 
-def _user_ifis(users) -> set[str]:
-    """The IFIs under which statements about these users are stored (the platform's account,
-    and the login email as ``mbox``, which outside tools often use)."""
-    home = current_app.config["LMS_PUBLIC_URL"].rstrip("/")
-    ifis = set()
-    for uid, email in users:
-        ifis.add(f"account:{home} {uid}")
-        if email:
-            ifis.add(f"mbox:mailto:{email}")
-    return ifis
+def _statements_about(user_ids) -> sa.Select:
+    """Ids of the statements whose actor stands for one of these users, by the learning-record
+    layer's identities (platform accounts, verified e-mail addresses, linked foreign accounts)."""
+    from lms.records.identity import key_hashes_of_users
+    from lms.records.models import StatementFact
 
-
-def _agent_pks_for(ifis: set[str]) -> list[int]:
-    """The agent rows of these IFIs, resolved first: with literal keys the planner sees how few
-    statements match and reads them by the actor index, instead of walking the whole table in
-    ``stored`` order looking for them."""
-    if not ifis:
-        return [-1]
-    return list(db.session.scalars(sa.select(Agent.pk).where(Agent.ifi_hash.in_(sorted(sha1(i) for i in ifis)))))\
-        or [-1]
+    hashes = sorted(key_hashes_of_users(user_ids)) or ["-"]
+    return sa.select(StatementFact.statement_id).where(StatementFact.learner_hash.in_(hashes))
 
 
 @permissions.scope(Statement)
@@ -84,15 +72,14 @@ def statements_visible(user, stmt):
     """
     if "supervisor" in user.roles():
         return stmt
-    users = {(str(user.uuid), user.email)}
+    user_ids = {user.id}
     org_ids = user.organisation_ids("teacher")
     if org_ids:
         from lms.organisations.models import Membership
 
-        users |= {(str(u), e) for u, e in db.session.execute(
-            sa.select(User.uuid, User.email).join(Membership, Membership.user_id == User.id)
-            .where(Membership.organisation_id.in_(org_ids)).distinct())}
-    return stmt.where(Statement.actor_pk.in_(_agent_pks_for(_user_ifis(users))))
+        user_ids |= set(db.session.scalars(sa.select(Membership.user_id)
+                                           .where(Membership.organisation_id.in_(org_ids)).distinct()))
+    return stmt.where(Statement.id.in_(_statements_about(user_ids)))
 
 
 def may_browse(user) -> bool:
@@ -189,11 +176,13 @@ def _parse_local(value: str | None, tz: ZoneInfo):
         return False
 
 
-def _matching_users(viewer, text: str, limit: int = 200) -> list:
-    like = f"%{text}%"
-    stmt = sa.select(User.uuid, User.email).where(
-        sa.or_(User.email.ilike(like), User.mobile.ilike(like), User.real_name.ilike(like))).limit(limit)
-    return list(db.session.execute(stmt))
+def _matching_users(viewer, text: str, limit: int = 200) -> list[int]:
+    """Ids of users whose e-mail, mobile or name contains ``text`` (LIKE wildcards taken literally)."""
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    stmt = sa.select(User.id).where(
+        sa.or_(User.email.ilike(like, escape="\\"), User.mobile.ilike(like, escape="\\"),
+               User.real_name.ilike(like, escape="\\"))).limit(limit)
+    return list(db.session.scalars(stmt))
 
 
 @bp.route("/statements")
@@ -219,8 +208,7 @@ def statements():
                                                 Agent.ifi, Agent.name)
                    .join(Verb, Verb.pk == Statement.verb_pk).outerjoin(Agent, Agent.pk == Statement.actor_pk))
     if learner:
-        users = _matching_users(viewer, learner)
-        stmt = stmt.where(Statement.actor_pk.in_(_agent_pks_for(_user_ifis(users))))
+        stmt = stmt.where(Statement.id.in_(_statements_about(_matching_users(viewer, learner))))
     # Newest first, paged by (stored, pk). With an activity, order by the link table's copy of
     # both, so the (activity, stored) index gives the page directly (as the LRS's own queries do).
     order_stored, order_pk = Statement.stored, Statement.pk

@@ -8,10 +8,8 @@ statement is gone and nothing is sent.
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import current_app
 
-from lms.core.db import db
 
 __all__ = ["actor_for", "user_for_actor", "platform_authority", "record", "record_many", "recorded_by_platform"]
 
