@@ -18,6 +18,15 @@ VERB_CHOICES = {
 }
 
 
+#: The minimum source of a rule (``EvidenceRule.min_source``), as teachers read it.
+MIN_SOURCE_CHOICES = {
+    "any": _l("any source the trust policy allows"),
+    "launch": _l("content launched by the platform, registered systems or the platform"),
+    "system": _l("registered systems of standard trust or the platform"),
+    "assessment": _l("assessments only (the platform or assessment-trusted systems)"),
+}
+
+
 class ImportFrameworkForm(FlaskForm):
     file = FileField(_l("Framework file (CASE JSON or CSV)"), validators=[FileRequired()])
 
@@ -33,6 +42,7 @@ class RuleForm(FlaskForm):
     min_scaled = DecimalField(_l("Minimum scaled score (0 to 1, optional)"), places=2, validators=[Optional(),
                               NumberRange(min=-1, max=1)])
     success_required = BooleanField(_l("Success required"))
+    min_source = SelectField(_l("Accept statements from"), choices=choices(MIN_SOURCE_CHOICES), default="any")
     weight = DecimalField(_l("Weight (0 to 1)"), places=2, default=1, validators=[InputRequired(),
                           NumberRange(min=0.01, max=1)])
     operator = SelectField(_l("Combine with the unit's other rules in this group"), choices=choices({
