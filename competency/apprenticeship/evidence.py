@@ -125,9 +125,15 @@ def retract(voided_ids) -> set[int]:
     ids = [str(i) for i in voided_ids or []]
     if not ids:
         return set()
+    uuids = []
+    for i in ids:
+        try:
+            uuids.append(uuid.UUID(i))
+        except ValueError:
+            continue
     users = set(db.session.scalars(sa.select(LearningFact.user_id).where(LearningFact.statement_id.in_(ids))))
     timed = db.session.scalars(sa.select(StatementFact.learner_key).where(
-        StatementFact.statement_id.in_([uuid.UUID(i) for i in ids]), StatementFact.time_class != "none"))
+        StatementFact.statement_id.in_(uuids), StatementFact.time_class != "none"))
     users |= apprentice_user_ids(identity.users_for_keys(timed).values())
     db.session.execute(sa.delete(LearningFact).where(LearningFact.statement_id.in_(ids)))
     db.session.flush()
