@@ -334,3 +334,28 @@ def test_one_statement_stream_gives_the_same_hours_everywhere(world, client, aut
     shown = page.split('data-testid="hours">')[1].split("</dd>")[0]
     assert "1.5" in shown
     assert dt.date  # the stream is not windowed: the export counts all of it
+
+
+def test_an_apprentices_foreign_account_counts_once_linked(world):
+    from competency.apprenticeship.models import LearningFact
+    from lms.records import study_time
+    from lms.records.identity import learner_key, link
+    from tests.competency.test_apprenticeship import status_of
+
+    a1, ap1 = world["a1"], world["ap1"]
+    foreign = {"objectType": "Agent", "account": {"homePage": "https://Moodle.School.example/", "name": "li-yi"}}
+    for k in (1, 2):
+        store_from(MOODLE, {"actor": foreign, "verb": {"id": COMPLETED, "display": {"en-US": "completed"}},
+                            "object": {"objectType": "Activity", "id": f"http://moodle.example.org/mod/{k}"},
+                            "context": {"registration": str(uuid.uuid4()),
+                                        "contextActivities": {"grouping": [{"id": ENTRY}]}},
+                            "result": {"duration": "PT45M"}})
+    assert status_of(ap1, "entry_training").status != "done"
+    assert study_time.seconds_of_user(a1) == 0
+    link(a1, [learner_key({"account": {"homePage": "https://moodle.school.example", "name": "li-yi"}})],
+         source="admin")
+    db.session.commit()  # identity_linked: the apprenticeship reduces that account's statements
+    assert study_time.seconds_of_user(a1) == 90 * 60
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LearningFact)
+                             .where(LearningFact.user_id == a1.id, LearningFact.iri == ENTRY)) == 2
+    assert status_of(ap1, "entry_training").status == "done"
