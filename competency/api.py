@@ -62,6 +62,7 @@ def rule_json(rule) -> dict:
     return {"id": rule.id, "framework_id": rule.framework_id, "unit_id": rule.unit_id, "name": rule.name,
             "unit_code": rule.unit.code, "verbs": rule.verbs, "match_kind": rule.match_kind, "match_iri": rule.match_iri,
             "min_scaled": rule.min_scaled, "success_required": rule.success_required, "weight": rule.weight,
+            "min_source": rule.min_source,
             "group": {"id": rule.group_id, "name": rule.group.name, "operator": rule.group.operator},
             "active": rule.active}
 
@@ -159,6 +160,7 @@ def rules(framework_id):
      "properties": {"unit_id": {"type": "integer"}, "verbs": {"type": "array", "items": {"type": "string"}},
                     "match_kind": {"enum": ["activity", "type", "parent"]}, "match_iri": {"type": "string"},
                     "min_scaled": {"type": "number"}, "success_required": {"type": "boolean"},
+                    "min_source": {"enum": ["any", "launch", "system", "assessment"]},
                     "weight": {"type": "number"}, "group": {"type": "string"}, "operator": {"enum": ["any", "all"]},
                     "name": {"type": "string"}}}, tags=TAGS)
 def create_rule(framework_id):
@@ -184,6 +186,7 @@ def create_rule(framework_id):
     rule = run(unit, actor=user, verbs=[str(v) for v in verbs], match_kind=str(data.get("match_kind", "")),
                match_iri=str(data.get("match_iri", "")), min_scaled=min_scaled,
                success_required=bool(data.get("success_required")), weight=weight,
+               min_source=str(data.get("min_source") or "any"),
                group_name=str(data.get("group") or ""), operator=str(data.get("operator") or "any"),
                name=str(data.get("name") or ""))
     db.session.commit()

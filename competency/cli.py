@@ -50,11 +50,17 @@ def export_framework_cmd(framework_id):
 
 
 def _learner_key(value: str) -> str:
+    """The engine's learner key for ``--learner``: a user (e-mail, mobile, id) is ``user:<id>``; a
+    learner key (``mbox:mailto:...``, ``account:...``) that stands for a user is that user's too."""
     from competency.operations.engine import user_key
     from lms.accounts.models import User
+    from lms.records.identity import user_id_for_key
 
     if ":" in value and not value.startswith("mailto"):
-        return value
+        if value.startswith("user:"):
+            return value
+        uid = user_id_for_key(value)
+        return user_key(uid) if uid is not None else value
     user = db.session.scalar(sa.select(User).where(sa.or_(User.email == value.lower(), User.mobile == value)))
     if user is None and value.isdigit():
         user = db.session.get(User, int(value))

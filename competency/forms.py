@@ -8,13 +8,23 @@ from wtforms import BooleanField, DateField, DecimalField, SelectField, SelectMu
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lms.core.forms import choices
+from lms.xapi import vocab
 
 VERB_CHOICES = {
-    "http://adlnet.gov/expapi/verbs/completed": _l("completed"),
-    "http://adlnet.gov/expapi/verbs/passed": _l("passed"),
-    "http://adlnet.gov/expapi/verbs/experienced": _l("experienced"),
-    "http://adlnet.gov/expapi/verbs/answered": _l("answered"),
-    "http://adlnet.gov/expapi/verbs/mastered": _l("mastered"),
+    vocab.VERB_COMPLETED: _l("completed"),
+    vocab.VERB_PASSED: _l("passed"),
+    vocab.VERB_EXPERIENCED: _l("experienced"),
+    vocab.VERB_ANSWERED: _l("answered"),
+    vocab.VERB_MASTERED: _l("mastered"),
+}
+
+
+#: The minimum source of a rule (``EvidenceRule.min_source``), as teachers read it.
+MIN_SOURCE_CHOICES = {
+    "any": _l("any source the trust policy allows"),
+    "launch": _l("content launched by the platform, registered systems or the platform"),
+    "system": _l("registered systems of standard trust or the platform"),
+    "assessment": _l("assessments only (the platform or assessment-trusted systems)"),
 }
 
 
@@ -29,10 +39,11 @@ class RuleForm(FlaskForm):
         "type": _l("any activity of this type")}), default="activity")
     match_iri = StringField(_l("Activity, parent or type IRI"), validators=[DataRequired(), Length(max=1000)])
     verbs = SelectMultipleField(_l("Verbs"), choices=choices(VERB_CHOICES),
-                                default=["http://adlnet.gov/expapi/verbs/completed"], validators=[DataRequired()])
+                                default=[vocab.VERB_COMPLETED], validators=[DataRequired()])
     min_scaled = DecimalField(_l("Minimum scaled score (0 to 1, optional)"), places=2, validators=[Optional(),
                               NumberRange(min=-1, max=1)])
     success_required = BooleanField(_l("Success required"))
+    min_source = SelectField(_l("Accept statements from"), choices=choices(MIN_SOURCE_CHOICES), default="any")
     weight = DecimalField(_l("Weight (0 to 1)"), places=2, default=1, validators=[InputRequired(),
                           NumberRange(min=0.01, max=1)])
     operator = SelectField(_l("Combine with the unit's other rules in this group"), choices=choices({

@@ -27,7 +27,7 @@ class CompetencyPlugin(LMSPlugin):
         from competency import tasks
         from competency.operations import access
         from competency.demo import register_demo_seeder
-        from lms.core.extension_points import NavEntry, registries, statement_stored, user_registered
+        from lms.core.extension_points import NavEntry, identity_linked, registries, statement_stored
         from lms.core.permissions import declare
 
         registries(app).nav.append(NavEntry("competency.levels", _l("Skill levels"),
@@ -45,7 +45,7 @@ class CompetencyPlugin(LMSPlugin):
                                                   "supervisor"}, _l("See learners' competency profiles"))
         access._register_scopes()
         statement_stored.connect(tasks.on_statement_stored, sender=app, weak=False)
-        user_registered.connect(tasks.on_user_registered, weak=False)
+        identity_linked.connect(tasks.on_identity_linked, weak=False)
         register_demo_seeder(app)
         _init_apprenticeship(app)
 

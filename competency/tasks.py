@@ -41,8 +41,26 @@ def on_statement_stored(sender, statement_ids=(), voided_ids=(), **_kw) -> None:
     process_statements.delay([str(i) for i in statement_ids], [str(i) for i in voided_ids or ()])
 
 
-def on_user_registered(user, **_kw) -> None:
-    """A new account claims the evidence kept under its e-mail address (same transaction)."""
-    from competency.operations.engine import claim_actor_evidence
+@shared_task(name="competency.claim_identities")
+def claim_identities(user_id: int, keys: list[str]) -> int:
+    """Move the evidence kept under newly linked learner keys to the account, re-evaluate it."""
+    from competency.operations.engine import claim_identities as run
+    from lms.accounts.models import User
 
-    claim_actor_evidence(user)
+    user = db.session.get(User, user_id)
+    if user is None:
+        return 0
+    try:
+        moved = run(user, list(keys or []))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return moved
+
+
+def on_identity_linked(user, keys=(), **_kw) -> None:
+    """Receiver of ``identity_linked`` (sent after the link's commit): an account claims the
+    evidence of an identity only once it is verified or linked -- never on registration."""
+    if keys:
+        claim_identities.delay(user.id, [str(k) for k in keys])

@@ -56,7 +56,7 @@ class Evidence:
     coverage: float = 0.0
     #: A certificate was issued.
     certificate: bool = False
-    #: Seconds of online learning (sum of xAPI result.duration).
+    #: Seconds of online learning: study time by the one rule of :mod:`lms.records.study_time`.
     online_seconds: float = 0.0
     #: Offline hours logged by mentors (workplace + classroom).
     offline_hours: float = 0.0

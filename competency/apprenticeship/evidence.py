@@ -1,14 +1,21 @@
 """Evidence for milestone criteria: facts from xAPI statements, mentor records, competency attainments.
 
-Statements are reduced once, when stored, to :class:`~.models.LearningFact` rows for apprentices
-only (indexed by user, kind and IRI), so computing a milestone never scans statement history.
-A voided statement deletes its facts. :func:`collect` gathers the evidence of many apprentices
-in a few grouped queries.
+What an apprentice's statements say comes from the learning-record layer (:mod:`lms.records`):
+who the actor is (:mod:`lms.records.identity`: platform account, verified or linked identities),
+their scores (:mod:`lms.records.scores`), which sources the trust policy lets count
+(:mod:`lms.records.trust`: completions only from sources trusted for ``completion``) and study
+time (:func:`lms.records.study_time.seconds_by_user`, the one rule shared with the course page
+and the supervision reports; not windowed, as the milestones and the subsidy export count all of
+an apprentice's online learning).
+
+Completions, passes and attainments are reduced once, when stored, to
+:class:`~.models.LearningFact` rows for apprentices only (indexed by user, kind and IRI), so
+computing a milestone never scans statement history. A voided statement deletes its facts.
+:func:`collect` gathers the evidence of many apprentices in a few grouped queries.
 """
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from collections import defaultdict
 
@@ -17,31 +24,8 @@ import sqlalchemy as sa
 from competency.apprenticeship.criteria import Evidence, referenced_iris
 from competency.apprenticeship.models import Apprentice, HoursEntry, LearningFact, SignOff
 from lms.core.db import db
-
-VERB_COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
-VERB_PASSED = "http://adlnet.gov/expapi/verbs/passed"
-VERB_ACHIEVED = "https://w3id.org/xapi/adl/verbs/achieved"
-VERB_MASTERED = "http://adlnet.gov/expapi/verbs/mastered"
-VERB_AWARDED = "https://w3id.org/xapi/dod-isd/verbs/awarded"
-
-_DURATION = re.compile(r"^P(?:(?P<y>\d+(?:\.\d+)?)Y)?(?:(?P<mo>\d+(?:\.\d+)?)M)?(?:(?P<w>\d+(?:\.\d+)?)W)?"
-                       r"(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<mi>\d+(?:\.\d+)?)M)?"
-                       r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
-
-#: A single statement's duration is capped (a learner left a page open over night).
-MAX_STATEMENT_SECONDS = 12 * 3600
-
-
-def duration_seconds(text: str | None) -> float:
-    """Seconds of an ISO 8601 duration (``PT1H30M``); 0 for anything unparsable."""
-    if not text or not isinstance(text, str):
-        return 0.0
-    m = _DURATION.match(text.strip())
-    if not m or text.strip() in ("P", "PT"):
-        return 0.0
-    g = {k: float(v) if v else 0.0 for k, v in m.groupdict().items()}
-    seconds = (((g["y"] * 365 + g["mo"] * 30 + g["w"] * 7 + g["d"]) * 24 + g["h"]) * 60 + g["mi"]) * 60 + g["s"]
-    return min(seconds, MAX_STATEMENT_SECONDS)
+from lms.records import identity, scores, study_time, trust
+from lms.xapi.vocab import VERB_ACHIEVED, VERB_AWARDED, VERB_COMPLETED, VERB_MASTERED, VERB_PASSED
 
 
 def facts_of(statement, user_id: int) -> list[dict]:
@@ -56,10 +40,9 @@ def facts_of(statement, user_id: int) -> list[dict]:
         if isinstance(items, dict):
             items = [items]
         parents.extend(a.get("id") for a in items if isinstance(a, dict) and a.get("id"))
-    score = (result.get("score") or {}).get("scaled")
     # Every row has the same keys, so the insert is one batched executemany.
-    base = {"user_id": user_id, "statement_id": statement.id, "occurred_at": statement.timestamp, "seconds": 0.0,
-            "score": score if isinstance(score, (int, float)) and not isinstance(score, bool) else None}
+    base = {"user_id": user_id, "statement_id": statement.id, "occurred_at": statement.timestamp,
+            "score": scores.result_scaled(result)}
     verb = statement.verb_id
     kinds = []
     if verb in (VERB_COMPLETED, VERB_PASSED) or result.get("completion") is True:
@@ -77,9 +60,6 @@ def facts_of(statement, user_id: int) -> list[dict]:
                 for p in dict.fromkeys(parents):
                     if p != obj:
                         facts.append({**base, "kind": kind, "iri": p[:500], "via_parent": True})
-    seconds = duration_seconds(result.get("duration"))
-    if seconds > 0:
-        facts.append({**base, "kind": "duration", "iri": "", "via_parent": False, "seconds": seconds})
     return facts
 
 
@@ -95,12 +75,22 @@ def apprentice_user_ids(user_ids) -> set[int]:
 def ingest(statements, *, only_users: set[int] | None = None) -> set[int]:
     """Store the facts of ``statements`` (StoredStatement objects) for apprentices; flush only.
 
-    Idempotent: a statement already reduced is skipped. Returns the user ids affected.
+    Only statements from sources the trust policy allows for ``completion`` count. Idempotent: a
+    statement already reduced is skipped. Returns the user ids affected.
     """
-    statements = [st for st in statements if not st.voided]
-    users = _resolve_actors([st.actor for st in statements])
+    allowed: dict[str, bool] = {}
+
+    def trusted(st) -> bool:
+        source = getattr(st, "source", None) or "platform"
+        if source not in allowed:
+            allowed[source] = trust.allowed(source, "completion")
+        return allowed[source]
+
+    statements = [st for st in statements if not st.voided and trusted(st)]
+    owners = identity.users_for_keys(identity.learner_key(st.actor) for st in statements)
     by_user: dict[int, list] = defaultdict(list)
-    for st, uid in zip(statements, users):
+    for st in statements:
+        uid = owners.get(identity.learner_key(st.actor))
         if uid is not None:
             by_user[uid].append(st)
     wanted = apprentice_user_ids(by_user) if only_users is None else (set(by_user) & only_users)
@@ -117,74 +107,49 @@ def ingest(statements, *, only_users: set[int] | None = None) -> set[int]:
         # Core executemany (no RETURNING of ids: nothing needs them).
         db.session.execute(LearningFact.__table__.insert(), fresh)
     db.session.flush()
-    return {r["user_id"] for r in fresh}
+    # Study time is read from the learning-record layer: a statement with a duration and no fact
+    # here (a video's "progressed") may still change an apprentice's hours.
+    timed = {uid for uid in wanted if any(_has_duration(st) for st in by_user[uid])}
+    return {r["user_id"] for r in fresh} | timed
 
 
-def _resolve_actors(actors: list[dict]) -> list[int | None]:
-    """User ids of the agents (``None`` for agents who are not platform users).
-
-    Accounts on the platform's home page (what the platform itself records) are resolved in one
-    query by uuid; other identifications (mbox, ...) through the LRS's ``user_for_actor``.
-    """
-    from flask import current_app
-
-    from lms.accounts.models import User
-    from lms.xapi.recorder import user_for_actor
-
-    home = current_app.config["LMS_PUBLIC_URL"].rstrip("/")
-    keys: list[object] = []
-    uuids: set[uuid.UUID] = set()
-    others: dict[str, dict] = {}
-    for actor in actors:
-        account = (actor or {}).get("account") if isinstance(actor, dict) else None
-        if isinstance(account, dict) and str(account.get("homePage", "")).rstrip("/") == home:
-            try:
-                ident = uuid.UUID(str(account.get("name")))
-            except ValueError:
-                keys.append(None)
-                continue
-            uuids.add(ident)
-            keys.append(ident)
-        else:
-            key = repr(sorted((actor or {}).items())) if isinstance(actor, dict) else ""
-            others.setdefault(key, actor)
-            keys.append(key)
-    found: dict[object, int | None] = {}
-    ordered = list(uuids)
-    for i in range(0, len(ordered), 500):
-        for uid, ident in db.session.execute(sa.select(User.id, User.uuid).where(User.uuid.in_(ordered[i:i + 500]))):
-            found[ident if isinstance(ident, uuid.UUID) else uuid.UUID(str(ident))] = uid
-    for key, actor in others.items():
-        user = user_for_actor(actor) if key else None
-        found[key] = user.id if user is not None else None
-    return [found.get(k) if k is not None else None for k in keys]
+def _has_duration(statement) -> bool:
+    return bool((statement.result or {}).get("duration"))
 
 
 def retract(voided_ids) -> set[int]:
-    """Delete the facts of voided statements; returns the user ids affected."""
-    ids = list(voided_ids or [])
+    """Delete the facts of voided statements; returns the user ids affected (their facts, or
+    their study time, which no longer counts a voided statement)."""
+    from lms.records.models import StatementFact
+
+    ids = [str(i) for i in voided_ids or []]
     if not ids:
         return set()
+    uuids = []
+    for i in ids:
+        try:
+            uuids.append(uuid.UUID(i))
+        except ValueError:
+            continue
     users = set(db.session.scalars(sa.select(LearningFact.user_id).where(LearningFact.statement_id.in_(ids))))
+    timed = db.session.scalars(sa.select(StatementFact.learner_key).where(
+        StatementFact.statement_id.in_(uuids), StatementFact.time_class != "none"))
+    users |= apprentice_user_ids(identity.users_for_keys(timed).values())
     db.session.execute(sa.delete(LearningFact).where(LearningFact.statement_id.in_(ids)))
     db.session.flush()
     return users
 
 
-def backfill(user) -> int:
-    """Reduce the whole stored history of ``user`` (an apprentice who just joined); returns facts added."""
-    from lms.xapi.recorder import actor_for
-    from lms.xapi.store import iter_statements_for_agent
+def backfill(user, keys=None) -> int:
+    """Reduce the stored history of ``user`` (an apprentice who just joined), or of the learner
+    ``keys`` just linked to them; returns facts added."""
+    from lms.records.facts import statement_ids_of_keys
+    from lms.xapi.store import load_statements
 
     before = db.session.scalar(sa.select(sa.func.count()).select_from(LearningFact).filter_by(user_id=user.id))
-    batch = []
-    for st in iter_statements_for_agent(actor_for(user)):
-        batch.append(st)
-        if len(batch) >= 1000:
-            ingest(batch, only_users={user.id})
-            batch = []
-    if batch:
-        ingest(batch, only_users={user.id})
+    ids = statement_ids_of_keys(identity.keys_of_user(user) if keys is None else keys)
+    for i in range(0, len(ids), 1000):
+        ingest(load_statements(ids[i:i + 1000]), only_users={user.id})
     return db.session.scalar(sa.select(sa.func.count()).select_from(LearningFact).filter_by(user_id=user.id)) - before
 
 
@@ -259,8 +224,8 @@ def collect(apprentices: list[Apprentice], iris: list[str] | None = None) -> dic
     """Evidence of each apprentice (by apprentice id), in a handful of grouped queries.
 
     Only the facts about ``iris`` (default: the IRIs the cohorts' criteria mention) are read,
-    plus the sums of durations and the certificates awarded, so the cost does not grow with the
-    number of activities an apprentice did.
+    plus the certificates awarded and the study time (:func:`lms.records.study_time.seconds_by_user`),
+    so the cost does not grow with the number of activities an apprentice did.
     """
     result = {a.id: Evidence(agreement_signed=a.agreement_signed_on is not None) for a in apprentices}
     by_user: dict[int, list[int]] = defaultdict(list)
@@ -268,11 +233,14 @@ def collect(apprentices: list[Apprentice], iris: list[str] | None = None) -> dic
         by_user[a.user_id].append(a.id)
     iris = _referenced_iris(apprentices) if iris is None else list(iris)
     user_ids = list(by_user)
+    for uid, seconds in study_time.seconds_by_user(user_ids).items():
+        for aid in by_user[uid]:
+            result[aid].online_seconds = seconds
     for i in range(0, len(user_ids), 500):
         chunk = user_ids[i:i + 500]
         cols = (LearningFact.user_id, LearningFact.kind, LearningFact.iri, LearningFact.via_parent,
-                sa.func.count(), sa.func.max(LearningFact.score), sa.func.sum(LearningFact.seconds))
-        queries = [sa.select(*cols).where(LearningFact.user_id.in_(chunk), LearningFact.kind.in_(("duration", "awarded")))
+                sa.func.count(), sa.func.max(LearningFact.score))
+        queries = [sa.select(*cols).where(LearningFact.user_id.in_(chunk), LearningFact.kind == "awarded")
                    .group_by(LearningFact.user_id, LearningFact.kind, LearningFact.iri, LearningFact.via_parent)]
         for j in range(0, len(iris), 200):
             queries.append(sa.select(*cols).where(LearningFact.user_id.in_(chunk),
@@ -280,12 +248,10 @@ def collect(apprentices: list[Apprentice], iris: list[str] | None = None) -> dic
                                                   LearningFact.iri.in_(iris[j:j + 200]))
                            .group_by(LearningFact.user_id, LearningFact.kind, LearningFact.iri, LearningFact.via_parent))
         rows = [row for q in queries for row in db.session.execute(q)]
-        for uid, kind, iri, via_parent, count, best, seconds in rows:
+        for uid, kind, iri, via_parent, count, best in rows:
             for aid in by_user[uid]:
                 ev = result[aid]
-                if kind == "duration":
-                    ev.online_seconds += float(seconds or 0)
-                elif kind == "completed":
+                if kind == "completed":
                     if via_parent:
                         ev.completed_under[iri] = ev.completed_under.get(iri, 0) + int(count)
                     else:

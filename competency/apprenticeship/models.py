@@ -253,8 +253,9 @@ class LearningFact(db.Model):
     """One fact derived from one of an apprentice's xAPI statements (indexed evidence).
 
     ``kind`` is ``completed`` / ``passed`` / ``achieved`` / ``awarded`` with ``iri`` the activity
-    (or one of its parents, so criteria "anything under a parent" are a lookup), or ``duration``
-    with ``seconds``. Voiding a statement deletes its facts.
+    (or one of its parents, so criteria "anything under a parent" are a lookup). Study time is not
+    kept here: it is :func:`lms.records.study_time.seconds_by_user`. Voiding a statement deletes
+    its facts.
     """
 
     __tablename__ = "competency_learning_facts"
@@ -265,15 +266,13 @@ class LearningFact(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     #: The statement it comes from.
     statement_id: Mapped[str] = mapped_column(sa.String(36), index=True)
-    #: ``completed``, ``passed``, ``achieved``, ``awarded`` or ``duration``.
+    #: ``completed``, ``passed``, ``achieved`` or ``awarded``.
     kind: Mapped[str] = mapped_column(sa.String(20))
     #: Activity IRI (the object, or a parent/grouping activity when ``via_parent``).
     iri: Mapped[str] = mapped_column(sa.String(500), default="")
     #: True when ``iri`` is a parent or grouping activity of the statement's object.
     via_parent: Mapped[bool] = mapped_column(default=False)
-    #: Seconds of learning time (``duration`` facts).
-    seconds: Mapped[float] = mapped_column(sa.Float, default=0.0)
-    #: Scaled score, when the statement had one.
+    #: The statement's score, scaled (:func:`lms.records.scores.result_scaled`), when it had one.
     score: Mapped[float | None] = mapped_column(sa.Float)
     #: When it happened (statement timestamp).
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

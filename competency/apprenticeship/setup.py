@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from competency.apprenticeship.models import (Apprentice, ApprenticeMilestone, ApprenticeshipNotification, Cohort,
                                               HoursEntry, Programme, SignOff)
 from lms.core import permissions
-from lms.core.extension_points import NavEntry, registries, statement_stored
+from lms.core.extension_points import NavEntry, identity_linked, registries, statement_stored
 
 #: Roles that have something to see in apprenticeship.
 VIEW_ROLES = ("learner", "mentor", "teacher", "enterprise_admin", "institution_admin", "supervisor")
@@ -102,6 +102,14 @@ def _on_statements_stored(sender, statement_ids=(), voided_ids=(), **_kw):
         logging.getLogger(__name__).exception("apprenticeship: processing statements failed")
 
 
+def _on_identity_linked(user, keys=(), **_kw):
+    """Statements of an identity just linked to an apprentice become their evidence."""
+    from competency.apprenticeship.tasks import identity_linked_task
+
+    if keys:
+        identity_linked_task.delay(user.id, [str(k) for k in keys])
+
+
 def _home_panel(user):
     if not getattr(user, "is_authenticated", False):
         return None
@@ -145,6 +153,7 @@ def init_app(app) -> None:
     permissions.declare(app, "apprenticeship.export", ("enterprise_admin", "institution_admin", "supervisor"),
                         _l("Export apprenticeship progress and subsidy reports"))
     statement_stored.connect(_on_statements_stored, sender=app, weak=False)
+    identity_linked.connect(_on_identity_linked, weak=False)
     add_periodic_task(app, "competency-apprenticeship-due-check", "competency.apprenticeship_due_check",
                       crontab=crontab(hour=1, minute=15))
     reg = registries(app)

@@ -41,3 +41,23 @@ def recompute_task(apprentice_ids: list[int], today: str | None = None) -> dict:
     db.session.commit()
     ops.send_mails(result.mails)
     return {"changed": result.changed, "done": result.done}
+
+
+@shared_task(name="competency.apprenticeship_identity_linked")
+def identity_linked_task(user_id: int, keys: list[str]) -> dict:
+    """Learner keys were linked to a user: if they are an apprentice, reduce those keys' statements
+    to their facts and recompute their milestones (their study time follows the link by itself)."""
+    from competency.apprenticeship import evidence
+    from competency.apprenticeship import operations as ops
+    from lms.accounts.models import User
+    from lms.core.db import db
+
+    user = db.session.get(User, user_id)
+    ids = ops.apprentices_for_users([user_id]) if user is not None else []
+    if not ids:
+        return {"changed": 0, "done": 0}
+    evidence.backfill(user, keys=list(keys or []))
+    result = ops.recompute(ids)
+    db.session.commit()
+    ops.send_mails(result.mails)
+    return {"changed": result.changed, "done": result.done}

@@ -1,10 +1,12 @@
 """Evidence and the state derived from it, per learner.
 
 A *learner key* identifies the learner across systems: ``user:<id>`` when the statement's actor
-maps to an account of the platform (``lms.xapi.recorder.user_for_actor``), else the normalised
-actor IFI (``mbox:mailto:a@b``, ``sha1:<hex>``, ``account:<homePage>|<name>``, ``openid:<uri>``).
-Evidence of an unknown actor is kept under that key; when an account with that e-mail appears,
-:func:`competency.operations.engine.claim_actor_evidence` moves it to the account.
+stands for an account of the platform (:func:`lms.records.identity.users_for_keys`: its platform
+account, or an identity verified or linked to it), else the learning-record layer's learner key of
+the actor (:func:`lms.records.identity.learner_key`: ``mbox:mailto:a@b``, ``sha1:<hex>``,
+``account:<homePage>|<name>``, ``openid:<uri>``). Evidence of an unknown actor is kept under that
+key; when the key is linked to an account (``identity_linked``),
+:func:`competency.operations.engine.claim_identities` moves it to the account.
 """
 from __future__ import annotations
 
@@ -48,9 +50,13 @@ class Evidence(db.Model):
     activity_iri: Mapped[str] = mapped_column(sa.String(1000))
     #: Name of the activity (first language found), for display.
     activity_name: Mapped[str] = mapped_column(sa.String(500), default="")
-    #: Where it came from: ``context.platform``, else the authority's name, else ``xAPI``.
+    #: Where the statement says it came from: ``context.platform``, else the authority's name, else ``xAPI``.
     source: Mapped[str] = mapped_column(sa.String(300), default="")
-    #: ``result.score.scaled`` if any.
+    #: Provenance as the LRS recorded it: the label of the source that stored the statement
+    #: (``""`` for the platform itself, shown as "This platform"; null for evidence written
+    #: before provenance was kept).
+    source_label: Mapped[str | None] = mapped_column(sa.String(200))
+    #: The statement's score, scaled (:func:`lms.records.scores.result_scaled`), if any.
     scaled: Mapped[float | None] = mapped_column()
     #: When the learning happened (the statement's timestamp).
     occurred_at: Mapped[object] = mapped_column(UTCDateTime())

@@ -16,6 +16,29 @@ from lms.core.db import JSONType, UTCDateTime, db, utcnow
 #: How a rule names the activities it matches.
 MATCH_KINDS = ("activity", "type", "parent")
 
+#: The minimum source a rule accepts (:attr:`EvidenceRule.min_source`), each with the lowest rank
+#: of :data:`lms.records.trust.SOURCE_RANK` it lets through: ``any`` source the trust policy
+#: allows, content the platform ``launch``-ed or better, a registered ``system`` of standard trust
+#: or better, an ``assessment`` (an assessment-trusted system or the platform itself).
+MIN_SOURCES = ("any", "launch", "system", "assessment")
+
+
+def min_source_rank(min_source: str | None) -> int:
+    """The lowest source rank a rule's ``min_source`` accepts."""
+    from lms.records.trust import SOURCE_RANK
+
+    return {"launch": SOURCE_RANK["launch"], "system": SOURCE_RANK["system:standard"],
+            "assessment": SOURCE_RANK["system:assessment"]}.get(min_source or "any", 0)
+
+
+def source_meets(source: str | None, min_source: str | None) -> bool:
+    """Whether a statement stored by ``source`` (trust-policy key) meets a rule's ``min_source``."""
+    from lms.records.trust import SOURCE_RANK
+
+    if (min_source or "any") == "any":
+        return True
+    return SOURCE_RANK.get(source or "platform", -1) >= min_source_rank(min_source)
+
 
 def index_key(kind: str, verb_iri: str, iri: str) -> str:
     """The lookup key of the rule index: a fixed-length digest of (kind, verb, IRI)."""
@@ -65,12 +88,14 @@ class EvidenceRule(db.Model):
     match_kind: Mapped[str] = mapped_column(sa.String(10))
     #: The IRI matched according to ``match_kind``.
     match_iri: Mapped[str] = mapped_column(sa.String(1000))
-    #: Minimum ``result.score.scaled`` (-1..1), or null for none.
+    #: Minimum score, scaled (-1..1; from ``scaled`` or raw/min/max, :mod:`lms.records.scores`), or null for none.
     min_scaled: Mapped[float | None] = mapped_column()
     #: Whether ``result.success`` must be true.
     success_required: Mapped[bool] = mapped_column(default=False)
     #: Weight of the evidence inside its group (1 = enough on its own in an ``any`` group).
     weight: Mapped[float] = mapped_column(default=1.0)
+    #: The least trusted source whose statements the rule accepts (one of :data:`MIN_SOURCES`).
+    min_source: Mapped[str] = mapped_column(sa.String(20), default="any", server_default="any")
     #: Whether the rule is in force (disabled rules are left out of the index).
     active: Mapped[bool] = mapped_column(default=True)
     #: Who created it (null for imports and the seeder).
@@ -82,12 +107,17 @@ class EvidenceRule(db.Model):
     unit = relationship("FrameworkItem")
 
     def matches(self, statement) -> bool:
-        """Whether a stored statement meets the rule's result conditions (verb/activity matched by the index)."""
+        """Whether a stored statement meets the rule's source and result conditions (verb/activity
+        matched by the index)."""
+        from lms.records.scores import result_scaled
+
+        if not source_meets(getattr(statement, "source", None), self.min_source):
+            return False
         result = statement.result or {}
         if self.success_required and result.get("success") is not True:
             return False
         if self.min_scaled is not None:
-            scaled = (result.get("score") or {}).get("scaled")
+            scaled = result_scaled(result)
             if scaled is None or scaled < self.min_scaled:
                 return False
         return True

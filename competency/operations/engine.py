@@ -14,9 +14,15 @@ receiver enqueues:
 4. voided statements retract their evidence and exam results, and the same recomputation
    follows (an awarded level whose basis is gone is retracted and its certificates revoked).
 
-Learners: an actor that ``lms.xapi.recorder.user_for_actor`` maps to an account is keyed
-``user:<id>``; any other actor keeps its evidence under its normalised IFI so that an account
-registered later with that e-mail claims it (:func:`claim_actor_evidence`).
+Everything the engine knows about a statement's learner, score and provenance comes from the
+learning-record layer (:mod:`lms.records`): an actor whose learner key
+(:func:`lms.records.identity.learner_key`) stands for an account -- its platform account, or an
+identity verified or linked to it -- is keyed ``user:<id>``; any other actor keeps its evidence
+under the learner key itself until the key is linked to an account, when ``identity_linked``
+moves it (:func:`claim_identities`). Scores are :func:`lms.records.scores.result_scaled`. The
+trust policy (:mod:`lms.records.trust`) decides which sources count: evidence only from sources
+trusted for ``completion``, exam results only from sources trusted for ``exam_result``, and a
+rule may ask for a minimum source (:attr:`~competency.models.EvidenceRule.min_source`).
 
 ``recompute_learner`` / ``recompute_framework`` rebuild the same state from the stored
 statements; a test checks they agree with the incremental path on randomised histories.
@@ -24,83 +30,39 @@ statements; a test checks they agree with the incremental path on randomised his
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from lms.core.db import db, utcnow
-
-VERB_PASSED = "http://adlnet.gov/expapi/verbs/passed"
-VERB_FAILED = "http://adlnet.gov/expapi/verbs/failed"
+from lms.records import identity, scores, trust
+from lms.xapi.vocab import VERB_FAILED, VERB_PASSED, VERB_VOIDED
 
 
 # --- learners --------------------------------------------------------------------------------
 
 
-def actor_key(actor: dict) -> str | None:
-    """The normalised IFI of an xAPI agent (None for groups without IFI or bad input)."""
-    if not isinstance(actor, dict):
-        return None
-    if actor.get("mbox"):
-        return "mbox:" + str(actor["mbox"]).strip().lower()
-    if actor.get("mbox_sha1sum"):
-        return "sha1:" + str(actor["mbox_sha1sum"]).strip().lower()
-    if actor.get("openid"):
-        return "openid:" + str(actor["openid"]).strip()
-    acc = actor.get("account")
-    if isinstance(acc, dict) and acc.get("name"):
-        return f"account:{str(acc.get('homePage', '')).rstrip('/')}|{acc['name']}"
-    return None
-
-
-def actor_from_key(key: str) -> dict | None:
-    """The inverse of :func:`actor_key` (for recomputing an unknown actor's state)."""
-    kind, _, value = key.partition(":")
-    if kind == "mbox":
-        return {"mbox": value}
-    if kind == "sha1":
-        return {"mbox_sha1sum": value}
-    if kind == "openid":
-        return {"openid": value}
-    if kind == "account":
-        home, _, name = value.partition("|")
-        return {"account": {"homePage": home, "name": name}}
-    return None
-
-
 def user_key(user_or_id) -> str:
+    """The learner key of a platform user in the engine's tables: ``user:<id>``."""
     return f"user:{getattr(user_or_id, 'id', user_or_id)}"
 
 
-def user_actors(user) -> list[dict]:
-    """Every IFI under which statements about ``user`` may be stored."""
-    from lms.xapi.recorder import actor_for
+def _resolve_learners(statements, batch: "Batch") -> None:
+    """Fill ``batch.learners`` (``{learner key: (engine key, user id)}``) for the actors of many
+    statements with one :func:`lms.records.identity.users_for_keys` call."""
+    keys = {identity.learner_key(st.actor) for st in statements}
+    keys = [k for k in keys if k and k not in batch.learners]
+    if not keys:
+        return
+    found = identity.users_for_keys(keys)
+    for key in keys:
+        uid = found.get(key)
+        batch.learners[key] = (user_key(uid), uid) if uid is not None else (key, None)
 
-    actors = [actor_for(user)]
-    if user.email:
-        mbox = "mailto:" + user.email.lower()
-        actors += [{"mbox": mbox}, {"mbox_sha1sum": hashlib.sha1(mbox.encode()).hexdigest()}]
-    return actors
 
-
-def resolve_learner(actor: dict, cache: dict | None = None) -> tuple[str | None, int | None]:
-    """``(learner_key, user_id)`` for a statement actor."""
-    key = actor_key(actor)
-    if key is None:
-        return None, None
-    if cache is not None and key in cache:
-        return cache[key]
-    try:
-        from lms.xapi.recorder import user_for_actor
-
-        user = user_for_actor(actor)
-    except ImportError:  # the LRS is not installed: keep actor keys
-        user = None
-    out = (user_key(user), user.id) if user is not None else (key, None)
-    if cache is not None:
-        cache[key] = out
-    return out
+def _learner_of(st, batch: "Batch") -> tuple[str | None, int | None]:
+    key = identity.learner_key(st.actor)
+    return batch.learners.get(key, (None, None)) if key else (None, None)
 
 
 # --- statements as the engine sees them ------------------------------------------------------
@@ -123,9 +85,13 @@ class StatementView:
     registration: str | None = None
     full: dict = field(default_factory=dict)
     authority: dict | None = None
+    #: Provenance: the trust-policy key of the source (see ``lms.xapi.store.StoredStatement``).
+    source: str = "platform"
+    #: Provenance: the source's name as shown to users (empty for the platform).
+    source_label: str = ""
 
 
-def statement_from_dict(d: dict) -> StatementView:
+def statement_from_dict(d: dict, *, source: str = "platform", source_label: str = "") -> StatementView:
     """A :class:`StatementView` from an xAPI statement dict (id and timestamp must be present)."""
     obj = d.get("object") or {}
     ts = d.get("timestamp") or utcnow()
@@ -134,7 +100,7 @@ def statement_from_dict(d: dict) -> StatementView:
     return StatementView(id=str(d["id"]), actor=d.get("actor") or {}, verb_id=(d.get("verb") or {}).get("id", ""),
                          object_type=obj.get("objectType", "Activity"), object_id=obj.get("id"),
                          result=d.get("result"), context=d.get("context"), timestamp=ts, full=d,
-                         authority=d.get("authority"))
+                         authority=d.get("authority"), source=source, source_label=source_label)
 
 
 def _name_of(definition: dict | None) -> str:
@@ -160,13 +126,11 @@ def _source_of(st) -> str:
 
 
 def _scaled_of(st) -> float | None:
-    score = (st.result or {}).get("score") or {}
-    if isinstance(score.get("scaled"), (int, float)):
-        return float(score["scaled"])
-    if isinstance(score.get("raw"), (int, float)) and isinstance(score.get("max"), (int, float)) and score["max"]:
-        low = score.get("min", 0) or 0
-        return (float(score["raw"]) - low) / (float(score["max"]) - low)
-    return None
+    return scores.result_scaled(st.result)
+
+
+def _source_policy(st) -> str:
+    return getattr(st, "source", None) or "platform"
 
 
 @dataclass
@@ -195,6 +159,13 @@ class Batch:
         self.levels: dict = {}
         self.level_units: dict = {}
         self._type_rules = None
+        self._trust: dict = {}
+
+    def trusted(self, source: str, fact: str) -> bool:
+        """Whether the trust policy lets ``source`` produce ``fact`` (read once per batch)."""
+        if (source, fact) not in self._trust:
+            self._trust[(source, fact)] = trust.allowed(source, fact)
+        return self._trust[(source, fact)]
 
     def activity(self, iri: str):
         if iri not in self.activities:
@@ -234,45 +205,6 @@ class Batch:
                 _LEVEL_UNITS[ident] = level_units(level_id)
             self.level_units[level_id] = _LEVEL_UNITS[ident]
         return self.level_units[level_id]
-
-
-def _resolve_learners(actors, batch: Batch) -> None:
-    """Fill ``batch.learners`` for many actors at once: accounts on our home page by uuid and
-    ``mbox`` by e-mail in one query each (the rules of ``user_for_actor``); others one by one."""
-    import uuid as uuid_mod
-
-    from flask import current_app
-
-    from lms.accounts.models import User
-
-    home = str(current_app.config.get("LMS_PUBLIC_URL", "")).rstrip("/")
-    by_email, by_uuid = {}, {}
-    for actor in actors:
-        key = actor_key(actor)
-        if key is None or key in batch.learners:
-            continue
-        if key.startswith("mbox:mailto:"):
-            by_email[key[12:]] = key
-        elif key.startswith("account:"):
-            homepage, _, name = key[8:].partition("|")
-            try:
-                ident = uuid_mod.UUID(name)
-            except ValueError:
-                continue
-            if homepage == home:
-                by_uuid[ident] = key
-    found = {}
-    emails = sorted(by_email)
-    for i in range(0, len(emails), 500):
-        for uid, email in db.session.execute(sa.select(User.id, User.email).where(User.email.in_(emails[i:i + 500]))):
-            found[by_email[email.lower()]] = uid
-    uuids = list(by_uuid)
-    for i in range(0, len(uuids), 500):
-        for uid, ident in db.session.execute(sa.select(User.id, User.uuid).where(User.uuid.in_(uuids[i:i + 500]))):
-            found[by_uuid[ident]] = uid
-    for key in list(by_email.values()) + list(by_uuid.values()):
-        uid = found.get(key)
-        batch.learners[key] = (user_key(uid), uid) if uid else (key, None)
 
 
 def _activity_type(st, batch: Batch) -> str | None:
@@ -317,23 +249,26 @@ def _collect(statements, batch: Batch, out: Outcome, touched_units: dict, touche
     from competency.models import Evidence, ExamResult, FrameworkLevel, LevelExamActivity
 
     todo = []
-    _resolve_learners([st.actor for st in statements], batch)
+    _resolve_learners(statements, batch)
     for st in statements:
-        if getattr(st, "voided", False) or st.verb_id == "http://adlnet.gov/expapi/verbs/voided":
+        if getattr(st, "voided", False) or st.verb_id == VERB_VOIDED:
             continue
-        learner_key, user_id = resolve_learner(st.actor, batch.learners)
+        learner_key, user_id = _learner_of(st, batch)
         if learner_key is None or (only_key is not None and learner_key != only_key):
             continue
         todo.append((st, learner_key, user_id))
     if not todo:
         return
-    matched = _match_batch([t[0] for t in todo], batch)
+    # The trust policy: evidence only from sources trusted for completions.
+    matched = _match_batch([t[0] for t in todo if batch.trusted(_source_policy(t[0]), "completion")], batch)
     ids = [st.id for st, _k, _u in todo]
     have = set()
     if matched:
         have = set(db.session.execute(sa.select(Evidence.statement_id, Evidence.unit_id)
                                       .where(Evidence.statement_id.in_(list(matched)))).all())
-    exam_iris = {st.object_id for st, _k, _u in todo if st.verb_id in (VERB_PASSED, VERB_FAILED) and st.object_id}
+    # ... and exam results only from sources trusted for them.
+    exam_iris = {st.object_id for st, _k, _u in todo if st.verb_id in (VERB_PASSED, VERB_FAILED) and st.object_id
+                 and batch.trusted(_source_policy(st), "exam_result")}
     marks, exam_done = {}, set()
     if exam_iris:
         for mark in db.session.scalars(sa.select(LevelExamActivity).where(LevelExamActivity.activity_iri.in_(exam_iris))
@@ -359,12 +294,14 @@ def _collect(statements, batch: Batch, out: Outcome, touched_units: dict, touche
                 ev = Evidence(statement_id=st.id, learner_key=learner_key, user_id=user_id, unit_id=unit_id,
                               rule_id=rule.id, group_id=rule.group_id, weight=rule.weight, verb_iri=st.verb_id[:1000],
                               activity_iri=(st.object_id or "")[:1000], activity_name=name, source=_source_of(st),
+                              source_label=(getattr(st, "source_label", "") or "")[:200],
                               scaled=_scaled_of(st), occurred_at=st.timestamp)
                 db.session.add(ev)
                 have.add((st.id, unit_id))
                 out.evidence_added += 1
                 touched_units.setdefault((learner_key, user_id, unit_id), (ev, st.id, "evidence"))
-        mark = marks.get(st.object_id) if st.verb_id in (VERB_PASSED, VERB_FAILED) else None
+        mark = marks.get(st.object_id) if st.verb_id in (VERB_PASSED, VERB_FAILED) \
+            and batch.trusted(_source_policy(st), "exam_result") else None
         if mark is not None and st.id not in exam_done:
             level = batch.level(mark.level_id)
             scaled = _scaled_of(st)
@@ -521,51 +458,77 @@ def update_unit_states(items: dict, *, batch: Batch | None = None, log: bool = T
     return changed
 
 
-# --- claiming an unknown actor's evidence ----------------------------------------------------
+# --- identities linked to an account ---------------------------------------------------------
 
 
-def claim_actor_evidence(user) -> int:
-    """Move evidence and state kept under ``user``'s e-mail IFIs to the account; returns rows moved."""
-    from competency.models import Evidence, ExamResult, LevelAttainment, UnitState
+def claim_identities(user, keys) -> int:
+    """Move the evidence and state kept under learner ``keys`` (just linked to ``user`` by
+    :func:`lms.records.identity.link`) to ``user:<id>``, then re-evaluate the learner.
 
-    if not user.email:
+    Run on ``identity_linked`` only, i.e. after an address was verified or an identity linked,
+    never on registration. Idempotent (a second run finds nothing under the keys). Where both the
+    key and the account have a state for the same unit or level, the account's stays unless the
+    key's level was awarded and the account's was not; the re-evaluation recomputes it from the
+    merged evidence. Returns the evidence rows moved. Flushes only.
+    """
+    from competency.models import Evidence, ExamResult, LevelAttainment, StateChange, UnitState
+
+    keys = [k for k in dict.fromkeys(keys) if k and not k.startswith("user:")]
+    if not keys:
         return 0
-    mbox = "mailto:" + user.email.lower()
-    keys = ["mbox:" + mbox, "sha1:" + hashlib.sha1(mbox.encode()).hexdigest()]
+    target = user_key(user)
     db.session.flush()
-    moved = 0
-    for model in (Evidence, UnitState, LevelAttainment, ExamResult):
-        res = db.session.execute(sa.update(model).where(model.learner_key.in_(keys))
-                                 .values(learner_key=user_key(user), user_id=user.id))
-        moved += res.rowcount or 0
+    moved = db.session.execute(sa.update(Evidence).where(Evidence.learner_key.in_(keys))
+                               .values(learner_key=target, user_id=user.id)).rowcount or 0
+    db.session.execute(sa.update(ExamResult).where(ExamResult.learner_key.in_(keys))
+                       .values(learner_key=target, user_id=user.id))
+    db.session.execute(sa.update(StateChange).where(StateChange.learner_key.in_(keys)).values(learner_key=target))
+    own_units = {u: s for u, s in db.session.execute(sa.select(UnitState.unit_id, UnitState.id)
+                                                      .where(UnitState.learner_key == target))}
+    for state in db.session.scalars(sa.select(UnitState).where(UnitState.learner_key.in_(keys))).all():
+        if state.unit_id in own_units:
+            db.session.delete(state)
+        else:
+            state.learner_key, state.user_id = target, user.id
+            own_units[state.unit_id] = state.id
+        db.session.flush()
+    held = ("awarded", "certified")
+    own_levels = {a.level_id: a for a in db.session.scalars(sa.select(LevelAttainment)
+                                                            .where(LevelAttainment.learner_key == target))}
+    for att in db.session.scalars(sa.select(LevelAttainment).where(LevelAttainment.learner_key.in_(keys))).all():
+        mine = own_levels.get(att.level_id)
+        if mine is not None and (att.status not in held or mine.status in held):
+            db.session.delete(att)
+            db.session.flush()
+            continue
+        if mine is not None:
+            db.session.delete(mine)
+            db.session.flush()
+        att.learner_key, att.user_id = target, user.id
+        own_levels[att.level_id] = att
+        db.session.flush()
+    _rebuild_states([target])
     return moved
 
 
 # --- full recompute --------------------------------------------------------------------------
 
 
-def _statements_for_learner(learner_key: str):
-    from lms.xapi import store
-
-    actors = []
+def learner_keys_for(learner_key: str) -> list[str]:
+    """The learning-record keys whose statements belong to an engine learner key: every key of
+    the account for ``user:<id>`` (:func:`lms.records.identity.keys_of_user`), else the key."""
     if learner_key.startswith("user:"):
         from lms.accounts.models import User
 
-        user = db.session.get(User, int(learner_key[5:]))
-        if user is None:
-            return []
-        actors = user_actors(user)
-    else:
-        actor = actor_from_key(learner_key)
-        actors = [actor] if actor else []
-    seen, out = set(), []
-    for actor in actors:
-        for st in store.iter_statements_for_agent(actor):
-            if st.id not in seen and not st.voided:
-                seen.add(st.id)
-                out.append(st)
-    out.sort(key=lambda s: (s.stored or s.timestamp, s.id))
-    return out
+        user = db.session.get(User, int(learner_key[5:])) if learner_key[5:].isdigit() else None
+        return identity.keys_of_user(user) if user is not None else []
+    return [learner_key]
+
+
+def _statement_ids_for_learner(learner_key: str) -> list[str]:
+    from lms.records.facts import statement_ids_of_keys
+
+    return statement_ids_of_keys(learner_keys_for(learner_key))
 
 
 def _reset_learner(learner_key: str, unit_filter=None) -> None:
@@ -613,11 +576,13 @@ def _rebuild_states(learner_keys, framework_id=None, batch: Batch | None = None)
 def recompute_learner(learner_key: str, *, batch: Batch | None = None) -> Outcome:
     """Rebuild one learner's evidence and state from the statements the LRS holds."""
     batch = batch or Batch()
+    from lms.xapi.store import load_statements
+
     _reset_learner(learner_key)
-    statements = _statements_for_learner(learner_key)
+    ids = _statement_ids_for_learner(learner_key)
     out = Outcome()
-    for i in range(0, len(statements), 500):
-        _collect(statements[i:i + 500], batch, out, {}, {}, only_key=learner_key)
+    for i in range(0, len(ids), 500):
+        _collect(load_statements(ids[i:i + 500]), batch, out, {}, {}, only_key=learner_key)
     db.session.flush()
     _rebuild_states([learner_key], batch=batch)
     return out

@@ -26,6 +26,17 @@ def describe_condition(cond: dict) -> str:
     return str(kind)
 
 
+def source_name(evidence) -> str:
+    """The name of the source an evidence row came from, as learners read it: the label the LRS
+    recorded for the source that stored the statement ("This platform" for the platform itself);
+    for evidence written before provenance was kept, what the statement said about itself."""
+    from flask_babel import gettext as _
+
+    if evidence.source_label is None:
+        return evidence.source
+    return evidence.source_label or _("This platform")
+
+
 def _iso(value):
     return value.isoformat() if value is not None else None
 
@@ -153,7 +164,8 @@ def build_profile(learner_key: str, occupation, framework_id: int | None = None,
                                          for wc in children.get(fn.id, []) if wc.id == u.parent_id),
                     "evidence": [{"id": e.id, "statement_id": e.statement_id, "activity_iri": e.activity_iri,
                                   "activity_name": activity_name(e), "verb": e.verb_iri.rsplit("/", 1)[-1],
-                                  "source": e.source, "scaled": e.scaled, "occurred_at": _iso(e.occurred_at)}
+                                  "source": source_name(e), "source_label": e.source_label,
+                                  "reported_source": e.source, "scaled": e.scaled, "occurred_at": _iso(e.occurred_at)}
                                  for e in evidence.get(u.id, [])[:10]],
                     "suggestions": (suggestions_for(u.id) if with_suggestions and not (st and st.covered) else []),
                 })

@@ -29,10 +29,11 @@ def _group_for(unit, group_name: str, operator: str):
 
 def create_rule(unit, *, actor, verbs, match_kind: str, match_iri: str, min_scaled=None,
                 success_required: bool = False, weight: float = 1.0, group_name: str = "", operator: str = "any",
-                name: str = ""):
+                name: str = "", min_source: str = "any"):
     """Create an evidence rule for ``unit`` and index it. Rules apply to statements stored later;
     run a recompute to apply them to history."""
     from competency.models import EvidenceRule
+    from competency.models.rules import MIN_SOURCES
 
     if unit is None or not unit.is_unit:
         raise CompetencyError("a rule must point at a skill or knowledge unit", field="unit_id")
@@ -50,12 +51,14 @@ def create_rule(unit, *, actor, verbs, match_kind: str, match_iri: str, min_scal
         raise CompetencyError("the weight must be above 0 and at most 1", field="weight")
     if operator not in ("any", "all"):
         raise CompetencyError("operator must be any or all", field="operator")
+    if (min_source or "any") not in MIN_SOURCES:
+        raise CompetencyError("the minimum source must be one of " + ", ".join(MIN_SOURCES), field="min_source")
     group = _group_for(unit, group_name or "", operator)
     rule = EvidenceRule(framework_id=unit.framework_id, unit_id=unit.id, group_id=group.id,
                         name=name or "", verbs=verbs, match_kind=match_kind, match_iri=match_iri,
                         min_scaled=float(min_scaled) if min_scaled is not None else None,
                         success_required=bool(success_required), weight=float(weight),
-                        created_by_id=getattr(actor, "id", None))
+                        min_source=min_source or "any", created_by_id=getattr(actor, "id", None))
     db.session.add(rule)
     db.session.flush()
     index_rule(rule)

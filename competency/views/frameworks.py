@@ -87,8 +87,10 @@ def framework(framework_id):
     exams = {}
     for ex in db.session.scalars(sa.select(LevelExamActivity).where(LevelExamActivity.level_id.in_([lv.id for lv in fw.levels]))):
         exams.setdefault(ex.level_id, []).append(ex)
+    from competency.forms import MIN_SOURCE_CHOICES
+
     return render_template("competency/framework.html", fw=fw, items=items, children=children, rules=rules,
-                           exams=exams, may_edit=may_edit_rules(acting_user()))
+                           exams=exams, may_edit=may_edit_rules(acting_user()), min_source_labels=MIN_SOURCE_CHOICES)
 
 
 @bp.route("/frameworks/<int:framework_id>/case.json")
@@ -146,6 +148,7 @@ def new_rule(framework_id):
             create_rule(unit, actor=user, verbs=form.verbs.data, match_kind=form.match_kind.data,
                         match_iri=form.match_iri.data, min_scaled=form.min_scaled.data,
                         success_required=form.success_required.data, weight=float(form.weight.data),
+                        min_source=form.min_source.data,
                         group_name=form.group_name.data or "", operator=form.operator.data, name=form.name.data or "")
         except CompetencyError as exc:
             db.session.rollback()

@@ -103,4 +103,6 @@ def evidence(evidence_id):
         statement = json.dumps(found[0].full, ensure_ascii=False, indent=2) if found else None
     except ImportError:  # pragma: no cover
         pass
-    return render_template("competency/evidence.html", ev=ev, statement=statement)
+    from competency.operations.profile import source_name
+
+    return render_template("competency/evidence.html", ev=ev, statement=statement, source_name=source_name(ev))

@@ -81,6 +81,15 @@ def statement(user, verb, iri, *, parent=None, duration=None, score=None):
     return st
 
 
+def progressed(user, iri, duration):
+    """The platform's video report: time spent since the previous report (an increment of study time)."""
+    from lms.xapi.recorder import actor_for
+
+    return {"id": str(uuid.uuid4()), "actor": actor_for(user),
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/progressed", "display": {"en-US": "progressed"}},
+            "object": {"objectType": "Activity", "id": iri}, "result": {"duration": duration}}
+
+
 def record(*statements):
     from lms.core.db import db
     from lms.xapi.recorder import record as rec
@@ -169,10 +178,10 @@ def test_plan_is_instantiated_and_statements_turn_milestones_done(world):
     assert [m.code for m in ap1.milestones] == [m["code"] for m in MILESTONES]
     assert status_of(ap1, "agreement").status == "done"
     assert status_of(world["ap2"], "agreement").status != "done"
-    record(statement(a1, COMPLETED, ENTRY + "/lesson-1", parent=ENTRY, duration="PT40M"))
+    record(progressed(a1, ENTRY + "/lesson-1", "PT40M"), statement(a1, COMPLETED, ENTRY + "/lesson-1", parent=ENTRY))
     row = status_of(ap1, "entry_training")
     assert row.status != "done" and 0 < row.progress < 1
-    record(statement(a1, COMPLETED, ENTRY + "/lesson-2", parent=ENTRY, duration="PT30M"))
+    record(progressed(a1, ENTRY + "/lesson-2", "PT30M"), statement(a1, COMPLETED, ENTRY + "/lesson-2", parent=ENTRY))
     row = status_of(ap1, "entry_training")
     assert row.status == "done" and row.done_on is not None and row.statement_id
     # the apprentice's other statements do not touch the other apprentice
@@ -192,7 +201,8 @@ def test_voiding_retracts_evidence_but_never_erases_a_reached_milestone(world):
     from lms.core.db import db
 
     a1, ap1 = world["a1"], world["ap1"]
-    ids = record(statement(a1, COMPLETED, ENTRY + "/1", parent=ENTRY, duration="PT1H"),
+    record(progressed(a1, ENTRY + "/1", "PT1H"))
+    ids = record(statement(a1, COMPLETED, ENTRY + "/1", parent=ENTRY),
                  statement(a1, COMPLETED, ENTRY + "/2", parent=ENTRY))
     assert status_of(ap1, "entry_training").status == "done"
     from lms.xapi.recorder import actor_for, record as rec
@@ -209,7 +219,7 @@ def test_apprentice_who_joins_later_gets_the_plan_and_their_earlier_statements(w
     from lms.core.db import db
 
     late = create_user("learner", world["ent"])
-    record(statement(late, COMPLETED, ENTRY + "/1", parent=ENTRY, duration="PT2H"),
+    record(progressed(late, ENTRY + "/1", "PT2H"), statement(late, COMPLETED, ENTRY + "/1", parent=ENTRY),
            statement(late, COMPLETED, ENTRY + "/2", parent=ENTRY))
     ap, _ = ops.add_apprentice(world["admin"], world["cohort"], user=late, enterprise_mentor=world["mentor2"],
                                school_mentor=world["teacher"], contract_start=dt.date(2026, 3, 1),
@@ -415,7 +425,7 @@ def test_subsidy_claim_rows_hold_months_hours_milestones_and_amounts(world, app)
     from lms.core.db import db
 
     a1, ap1 = world["a1"], world["ap1"]
-    record(statement(a1, COMPLETED, ENTRY + "/1", parent=ENTRY, duration="PT1H30M"),
+    record(progressed(a1, ENTRY + "/1", "PT1H30M"), statement(a1, COMPLETED, ENTRY + "/1", parent=ENTRY),
            statement(a1, AWARDED, "http://example.com/certificates/1"))
     ops.log_hours(world["mentor"], ap1, kind="workplace", hours=8, on_date=dt.date(2026, 2, 1))
     ops.log_hours(world["teacher"], ap1, kind="classroom", hours=4, on_date=dt.date(2026, 2, 2))
@@ -499,13 +509,16 @@ def test_pages_render_for_each_role(world, client, auth):
 
 
 def test_statements_from_another_system_identified_by_mbox_count_as_evidence(world):
+    from tests.competency.records_support import MOODLE, store_from
+
     a1 = world["a1"]
     for k in (1, 2):
-        record({"actor": {"objectType": "Agent", "mbox": f"mailto:{a1.email}"},
-                "verb": {"id": COMPLETED, "display": {"en-US": "completed"}},
-                "object": {"objectType": "Activity", "id": f"http://moodle.example.org/mod/{k}"},
-                "context": {"contextActivities": {"grouping": [{"id": ENTRY}]}},
-                "result": {"duration": "PT45M"}})
+        store_from(MOODLE, {"actor": {"objectType": "Agent", "mbox": f"mailto:{a1.email.upper()}"},
+                            "verb": {"id": COMPLETED, "display": {"en-US": "completed"}},
+                            "object": {"objectType": "Activity", "id": f"http://moodle.example.org/mod/{k}"},
+                            "context": {"registration": str(uuid.uuid4()),
+                                        "contextActivities": {"grouping": [{"id": ENTRY}]}},
+                            "result": {"duration": "PT45M"}})
     row = status_of(world["ap1"], "entry_training")
     assert row.status == "done" and row.done_on is not None
 

@@ -5,7 +5,7 @@ import pytest
 
 from competency.apprenticeship import criteria as crit
 from competency.apprenticeship.criteria import Evidence
-from competency.apprenticeship.evidence import duration_seconds, months_between
+from competency.apprenticeship.evidence import months_between
 
 
 def test_and_or_combination_of_evidence_predicates():
@@ -52,11 +52,7 @@ def test_malformed_criteria_are_refused_with_their_path(tree, where):
     assert info.value.path == where
 
 
-def test_iso_durations_and_months_enrolled():
-    assert duration_seconds("PT1H30M") == 5400
-    assert duration_seconds("PT0.5S") == 0.5
-    assert duration_seconds("P1D") == 12 * 3600  # capped: a page left open overnight
-    assert duration_seconds("garbage") == 0 and duration_seconds(None) == 0 and duration_seconds("PT") == 0
+def test_months_enrolled():
     assert months_between(dt.date(2026, 1, 15), dt.date(2026, 3, 10)) == 2
     assert months_between(dt.date(2026, 1, 15), dt.date(2026, 3, 20)) == 3
     assert months_between(dt.date(2026, 3, 1), dt.date(2026, 1, 1)) == 0

@@ -26,11 +26,14 @@ def test_learner_sees_own_profile_with_chart_table_and_evidence(app, client, aut
     auth.login(learner)
     html = client.get("/competency/").get_data(as_text=True)
     assert "coverage-chart" in html and "<title id=\"chart-t-1\"" in html
-    assert "coverage-table" in html and "evidence-link" in html and "Plant LMS" in html
+    # the source is the one the LRS recorded (the platform's recorder), not what the statement claims
+    assert "coverage-table" in html and "evidence-link" in html and "本平台" in html
     assert "6-31-01-03" in html
     ev_link = html.split('class="evidence-link" href="')[1].split('"')[0]
     ev = client.get(ev_link)
-    assert ev.status_code == 200 and X + "wiring" in ev.get_data(as_text=True)
+    page = ev.get_data(as_text=True)
+    assert ev.status_code == 200 and X + "wiring" in page
+    assert 'data-testid="evidence-source">本平台<' in page and "Plant LMS" in page  # claimed platform, labelled
 
 
 def test_mentor_of_the_organisation_sees_the_learner_others_do_not(app, client, auth, create_user, create_org,
