@@ -196,10 +196,16 @@ def update_framework(framework_id):
     from competency.operations.frameworks import update_framework as run
 
     user = acting_user()
+    from competency.operations.frameworks import FRAMEWORK_FIELDS
+
     fw = _framework(framework_id)
     if not may_edit_framework(user, fw):
         raise _forbidden()
-    run(fw, actor=user, **_json_body())
+    data = _json_body()
+    unknown = sorted(set(data) - set(FRAMEWORK_FIELDS))
+    if unknown:
+        raise ApiError(400, "invalid", f"these fields cannot be changed: {', '.join(unknown)}", field=unknown[0])
+    run(fw, actor=user, **data)
     db.session.commit()
     return jsonify(framework_json(fw))
 

@@ -139,3 +139,27 @@ def test_migration_file_is_the_ownership_revision():
     mod = importlib.import_module("competency.migrations.competency_0003_ownership")
     assert (mod.revision, mod.down_revision) == ("competency_0003", "competency_0002")
     assert os.path.basename(mod.__file__) == "competency_0003_ownership.py"
+
+
+def test_the_owner_school_edits_and_deletes_its_framework_and_the_log_outlives_it(app, client, create_user,
+                                                                                  create_org, api_token):
+    from competency.models import Framework, RuleChange
+
+    school = create_org("Owner school", "institution")
+    admin = create_user("institution_admin", school, login="owner-admin@example.com")
+    teacher = create_user("teacher", school, login="owner-teacher@example.com")
+    resp = client.post(f"{API}/frameworks?organisation_id={school.id}", headers={**api_token(admin),
+                       "Content-Type": "text/csv"}, data=SMALL_CSV.encode())
+    assert resp.status_code == 201, resp.get_json()
+    fw_id = resp.get_json()["id"]
+    assert resp.get_json()["owner"]["id"] == school.id
+    # a teacher edits rules, not the framework itself
+    assert client.patch(f"{API}/frameworks/{fw_id}", headers=api_token(teacher), json={"title": "t"}).status_code == 403
+    resp = client.patch(f"{API}/frameworks/{fw_id}", headers=api_token(admin), json={"title": "校本标准"})
+    assert resp.status_code == 200 and resp.get_json()["title"] == "校本标准"
+    # the owner's teacher may recompute the school's own framework
+    assert client.post(f"{API}/frameworks/{fw_id}/recompute", headers=api_token(teacher)).status_code == 202
+    assert client.delete(f"{API}/frameworks/{fw_id}", headers=api_token(admin)).status_code == 204
+    assert db.session.get(Framework, fw_id) is None
+    log = [(c.subject, c.action) for c in db.session.scalars(sa.select(RuleChange).order_by(RuleChange.id))]
+    assert log == [("framework", "create"), ("framework", "update"), ("framework", "delete")]

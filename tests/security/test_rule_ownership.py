@@ -211,14 +211,15 @@ def test_malformed_ids_and_bodies_give_400_or_404(app, world, client, api_token)
     rid = w.rule_a.id
     for body in ([], "x", {"weight": "heavy"}, {"weight": True}, {"verbs": "completed"}, {"active": "no"},
                  {"owner_org_id": w.school_b.id}, {"unit_id": 1}, {"weight": 5}, {"match_iri": "not an iri"},
-                 {"match_kind": ["activity"]}):
+                 {"match_kind": ["activity"]}, {"actor": 1}, {"rule": 1}, {"min_scaled": "0.5"}):
         resp = client.patch(f"{API}/rules/{rid}", headers=h, data=json.dumps(body), content_type="application/json")
         assert resp.status_code == 400, (body, resp.get_json())
         assert "error" in resp.get_json()
     resp = client.patch(f"{API}/rules/{rid}", headers=h, data="{not json", content_type="application/json")
     assert resp.status_code == 400
     ha = api_token(w.sysadmin)
-    for body in ({"status": 5}, {"status": "gone"}, {"title": ""}, {"identifier": "x"}, []):
+    for body in ({"status": 5}, {"status": "gone"}, {"title": ""}, {"identifier": "x"}, [], {"actor": 1},
+                 {"fw": 1}, {"owner_org_id": None}, {"title": "x" * 301}):
         resp = client.patch(f"{API}/frameworks/{w.fw.id}", headers=ha, data=json.dumps(body),
                             content_type="application/json")
         assert resp.status_code == 400, (body, resp.get_json())
