@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, request
 
 from competency.operations import CompetencyError
 from competency.operations.access import (may_edit_framework, may_edit_rule, may_edit_rules, may_manage,
-                                          may_recompute, may_view_learner)
+                                          may_recompute, may_view_learner, valid_id)
 from lms.api import ApiError, doc, paginate_args
 from lms.core.db import db
 from lms.core.permissions import acting_user, get_visible_or_404, require, visible
@@ -99,6 +99,8 @@ def _framework(framework_id):
     """A framework the caller may see (404 otherwise)."""
     from competency.models import Framework
 
+    if not valid_id(framework_id):
+        raise ApiError(404, "not_found", "no such framework")
     return get_visible_or_404(acting_user(), Framework, framework_id)
 
 
@@ -106,6 +108,8 @@ def _rule(rule_id):
     """A rule the caller may see (404 otherwise)."""
     from competency.models import EvidenceRule
 
+    if not valid_id(rule_id):
+        raise ApiError(404, "not_found", "no such rule")
     return get_visible_or_404(acting_user(), EvidenceRule, rule_id)
 
 
@@ -113,8 +117,8 @@ def _optional_int(data: dict, key: str):
     value = data.get(key)
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ApiError(400, "invalid", f"{key} must be an integer", field=key)
+    if not valid_id(value):
+        raise ApiError(400, "invalid", f"{key} must be an id (a positive integer)", field=key)
     return value
 
 
@@ -170,8 +174,8 @@ def _import_owner(user) -> int | None:
 
     raw = request.args.get("organisation_id", "")
     if raw:
-        if not raw.isdigit():
-            raise ApiError(400, "invalid", "organisation_id must be an integer", field="organisation_id")
+        if not (raw.isdigit() and valid_id(int(raw))):
+            raise ApiError(400, "invalid", "organisation_id must be an id (a positive integer)", field="organisation_id")
         org_id = int(raw)
         if not can(user, "competency.manage_frameworks", org_id):
             raise ApiError(403, "forbidden", "you may not import frameworks for that organisation")
@@ -278,7 +282,7 @@ def create_rule(framework_id):
         raise ApiError(403, "forbidden", "only teachers and admins edit rules")
     data = _json_body()
     unit_id = data.get("unit_id")
-    unit = db.session.get(FrameworkItem, unit_id) if isinstance(unit_id, int) and not isinstance(unit_id, bool) else None
+    unit = db.session.get(FrameworkItem, unit_id) if valid_id(unit_id) else None
     if unit is None or unit.framework_id != fw.id:
         raise ApiError(400, "invalid", "unit_id must be a unit of this framework", field="unit_id")
     verbs = data.get("verbs")

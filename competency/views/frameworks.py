@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 
 from competency.forms import FrameworkForm, ImportFrameworkForm, RuleForm
 from competency.operations import CompetencyError
-from competency.operations.access import may_edit_framework, may_edit_rule, may_edit_rules, may_manage, may_recompute
+from competency.operations.access import (may_edit_framework, may_edit_rule, may_edit_rules, may_manage,
+                                          may_recompute, valid_id)
 from competency.views import bp
 from lms.core.db import db
 from lms.core.forms import apply_error, choices
@@ -20,6 +21,8 @@ def _framework_or_404(framework_id):
     """A framework the acting user may see (404 otherwise)."""
     from competency.models import Framework
 
+    if not valid_id(framework_id):
+        abort(404)
     return get_visible_or_404(acting_user(), Framework, framework_id)
 
 
@@ -251,7 +254,7 @@ def new_rule(framework_id):
 
         found = search_activities(query, limit=20)
     if form.validate_on_submit():
-        unit = db.session.get(FrameworkItem, form.unit_id.data)
+        unit = db.session.get(FrameworkItem, form.unit_id.data) if valid_id(form.unit_id.data) else None
         if unit is None or unit.framework_id != fw.id:
             abort(400)
         try:
@@ -279,6 +282,8 @@ def _rule_for_edit(rule_id):
     from competency.models import EvidenceRule
 
     user = acting_user()
+    if not valid_id(rule_id):
+        abort(404)
     rule = get_visible_or_404(user, EvidenceRule, rule_id)
     if not may_edit_rule(user, rule):
         _refused()

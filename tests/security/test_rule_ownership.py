@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from lms.core.db import db
 from lms.testing import csrf_token_from
+from tests.competency.helpers import PASSED, X
 from tests.competency.ownership_world import build, snapshot
 from tests.security.helpers import login_client, page_csrf
 
@@ -206,6 +207,8 @@ def test_malformed_ids_and_bodies_give_400_or_404(app, world, client, api_token)
     h = api_token(w.teacher_a)
     assert client.delete(f"{API}/rules/abc", headers=h).status_code == 404
     assert client.delete(f"{API}/rules/999999", headers=h).status_code == 404
+    assert client.delete(f"{API}/rules/{10 ** 12}", headers=h).status_code == 404
+    assert client.patch(f"{API}/frameworks/{10 ** 12}", headers=h, json={}).status_code == 404
     assert client.patch(f"{API}/rules/999999", headers=h, json={}).status_code == 404
     assert client.patch(f"{API}/frameworks/999999", headers=h, json={}).status_code == 404
     rid = w.rule_a.id
@@ -224,11 +227,15 @@ def test_malformed_ids_and_bodies_give_400_or_404(app, world, client, api_token)
                             content_type="application/json")
         assert resp.status_code == 400, (body, resp.get_json())
     for body in ({"unit_id": "1", "verbs": [], "match_kind": "activity", "match_iri": "x"},
-                 {"unit_id": True}, {"unit_id": 10 ** 12}):
+                 {"unit_id": True}, {"unit_id": 10 ** 12},
+                 {"unit_id": w.rule_a.unit_id, "verbs": [PASSED], "match_kind": "activity", "match_iri": X + "y",
+                  "organisation_id": 10 ** 12}):
         resp = client.post(f"{API}/frameworks/{w.fw.id}/rules", headers=h, json=body)
         assert resp.status_code == 400, body
     c = login_client(app, w.teacher_a)
     assert c.get("/competency/rules/999999/delete").status_code == 404
+    assert c.get(f"/competency/rules/{10 ** 12}/delete").status_code == 404
+    assert c.get(f"/competency/frameworks/{10 ** 12}").status_code == 404
     assert c.post("/competency/rules/999999/active", data={"csrf_token": page_csrf(c)}).status_code == 404
     assert c.get("/competency/frameworks/999999/edit").status_code == 404
 
