@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
 from competency.operations import CompetencyError
-from competency.operations.access import may_edit_rules, may_manage, may_view_learner
+from competency.operations.access import (may_edit_framework, may_edit_rule, may_edit_rules, may_manage,
+                                          may_recompute, may_view_learner, valid_id)
 from lms.api import ApiError, doc, paginate_args
 from lms.core.db import db
 from lms.core.permissions import acting_user, get_visible_or_404, require, visible
@@ -55,7 +56,17 @@ def framework_json(fw) -> dict:
     return {"id": fw.id, "identifier": str(fw.identifier), "title": fw.title, "title_en": fw.title_en,
             "edition": fw.edition, "status": fw.status,
             "occupation": {"code": fw.occupation.code, "name_zh": fw.occupation.name_zh, "name_en": fw.occupation.name_en},
-            "levels": [lv.rung for lv in fw.levels], "created_at": _iso(fw.created_at)}
+            "levels": [lv.rung for lv in fw.levels], "created_at": _iso(fw.created_at),
+            "owner": _owner(fw.owner_org)}
+
+
+def _owner(org) -> dict | None:
+    """The owning organisation (None = the system)."""
+    return {"id": org.id, "name": org.name} if org is not None else None
+
+
+def _forbidden():
+    return ApiError(403, "forbidden", "only staff of the organisation that owns it, or a system admin, may change this")
 
 
 def rule_json(rule) -> dict:
@@ -64,7 +75,7 @@ def rule_json(rule) -> dict:
             "min_scaled": rule.min_scaled, "success_required": rule.success_required, "weight": rule.weight,
             "min_source": rule.min_source,
             "group": {"id": rule.group_id, "name": rule.group.name, "operator": rule.group.operator},
-            "active": rule.active}
+            "active": rule.active, "owner": _owner(rule.owner_org)}
 
 
 def attainment_json(att) -> dict:
@@ -86,12 +97,30 @@ def certificate_json(cert) -> dict:
 
 
 def _framework(framework_id):
+    """A framework the caller may see (404 otherwise)."""
     from competency.models import Framework
 
-    fw = db.session.get(Framework, framework_id)
-    if fw is None:
+    if not valid_id(framework_id):
         raise ApiError(404, "not_found", "no such framework")
-    return fw
+    return get_visible_or_404(acting_user(), Framework, framework_id)
+
+
+def _rule(rule_id):
+    """A rule the caller may see (404 otherwise)."""
+    from competency.models import EvidenceRule
+
+    if not valid_id(rule_id):
+        raise ApiError(404, "not_found", "no such rule")
+    return get_visible_or_404(acting_user(), EvidenceRule, rule_id)
+
+
+def _optional_int(data: dict, key: str):
+    value = data.get(key)
+    if value is None:
+        return None
+    if not valid_id(value):
+        raise ApiError(400, "invalid", f"{key} must be an id (a positive integer)", field=key)
+    return value
 
 
 # --- frameworks ------------------------------------------------------------------------------
@@ -105,7 +134,7 @@ def frameworks():
     from competency.models import Framework
 
     limit, offset = paginate_args()
-    rows = db.session.scalars(sa.select(Framework).order_by(Framework.id).limit(limit).offset(offset)).all()
+    rows = db.session.scalars(visible(acting_user(), Framework).order_by(Framework.id).limit(limit).offset(offset)).all()
     return jsonify({"items": [framework_json(f) for f in rows], "limit": limit, "offset": offset})
 
 
@@ -122,7 +151,9 @@ def framework(framework_id):
 @require()
 @domain_errors
 @doc("Import a framework: a CASE JSON package (application/json) or the CSV layout (text/csv). "
-     "Nothing is imported when any line has an error; errors list line and message.",
+     "Nothing is imported when any line has an error; errors list line and message. "
+     "The framework belongs to ``organisation_id`` (query; default: the importer's organisation; "
+     "system admins: the system).", params={"organisation_id": "integer"},
      request_schema={"type": "object", "description": "CASE package"}, tags=TAGS)
 def import_framework():
     from competency.operations.frameworks import import_framework as run
@@ -134,9 +165,88 @@ def import_framework():
     if not raw.strip():
         raise ApiError(400, "empty", "send the framework file as the request body")
     name = "upload.csv" if (request.mimetype or "").endswith("csv") else "upload.json"
-    fw = run(raw, name, actor=user)
+    fw = run(raw, name, actor=user, owner_org_id=_import_owner(user))
     db.session.commit()
     return jsonify(framework_json(fw)), 201
+
+
+def _import_owner(user) -> int | None:
+    from lms.core.permissions import can
+
+    raw = request.args.get("organisation_id", "")
+    if raw:
+        if not (raw.isdigit() and valid_id(int(raw))):
+            raise ApiError(400, "invalid", "organisation_id must be an id (a positive integer)", field="organisation_id")
+        org_id = int(raw)
+        if not can(user, "competency.manage_frameworks", org_id):
+            raise ApiError(403, "forbidden", "you may not import frameworks for that organisation")
+        return org_id
+    if user.is_system_admin:
+        return None
+    orgs = sorted(o for o in user.organisation_ids() if can(user, "competency.manage_frameworks", o))
+    if len(orgs) != 1:
+        raise ApiError(400, "invalid", "say which organisation owns the framework (organisation_id)",
+                       field="organisation_id")
+    return orgs[0]
+
+
+@api_bp.patch("/frameworks/<int:framework_id>")
+@require()
+@domain_errors
+@doc("Change a framework's titles, publisher, description or status (owner organisation or system admin)",
+     request_schema={"type": "object", "properties": {
+         "title": {"type": "string"}, "title_en": {"type": "string"}, "publisher": {"type": "string"},
+         "description": {"type": "string"}, "status": {"enum": ["active", "retired"]}}}, tags=TAGS)
+def update_framework(framework_id):
+    from competency.operations.frameworks import update_framework as run
+
+    user = acting_user()
+    from competency.operations.frameworks import FRAMEWORK_FIELDS
+
+    fw = _framework(framework_id)
+    if not may_edit_framework(user, fw):
+        raise _forbidden()
+    data = _json_body()
+    unknown = sorted(set(data) - set(FRAMEWORK_FIELDS))
+    if unknown:
+        raise ApiError(400, "invalid", f"these fields cannot be changed: {', '.join(unknown)}", field=unknown[0])
+    run(fw, actor=user, **data)
+    db.session.commit()
+    return jsonify(framework_json(fw))
+
+
+@api_bp.delete("/frameworks/<int:framework_id>")
+@require()
+@domain_errors
+@doc("Delete a framework with its tree and rules (owner organisation or system admin; refused while "
+     "learners hold its levels)", tags=TAGS)
+def delete_framework(framework_id):
+    from competency.operations.frameworks import delete_framework as run
+
+    user = acting_user()
+    fw = _framework(framework_id)
+    if not may_edit_framework(user, fw):
+        raise _forbidden()
+    run(fw, actor=user)
+    db.session.commit()
+    return "", 204
+
+
+@api_bp.post("/frameworks/<int:framework_id>/recompute")
+@require()
+@doc("Queue a recompute of the framework for every learner (rule changes reach past evidence only "
+     "through it)", tags=TAGS)
+def recompute_framework(framework_id):
+    from competency.tasks import recompute_framework as task
+
+    user = acting_user()
+    fw = _framework(framework_id)
+    if not may_recompute(user, fw):
+        raise _forbidden()
+    fw_id, user_id = fw.id, user.id
+    db.session.commit()
+    task.delay(fw_id, user_id)
+    return jsonify({"framework_id": fw_id, "status": "queued"}), 202
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -149,7 +259,8 @@ def rules(framework_id):
     from competency.models import EvidenceRule
 
     fw = _framework(framework_id)
-    rows = db.session.scalars(sa.select(EvidenceRule).where(EvidenceRule.framework_id == fw.id).order_by(EvidenceRule.id))
+    rows = db.session.scalars(visible(acting_user(), EvidenceRule).where(EvidenceRule.framework_id == fw.id)
+                              .order_by(EvidenceRule.id))
     return jsonify({"items": [rule_json(r) for r in rows]})
 
 
@@ -162,17 +273,18 @@ def rules(framework_id):
                     "min_scaled": {"type": "number"}, "success_required": {"type": "boolean"},
                     "min_source": {"enum": ["any", "launch", "system", "assessment"]},
                     "weight": {"type": "number"}, "group": {"type": "string"}, "operator": {"enum": ["any", "all"]},
-                    "name": {"type": "string"}}}, tags=TAGS)
+                    "name": {"type": "string"}, "organisation_id": {"type": "integer"}}}, tags=TAGS)
 def create_rule(framework_id):
     from competency.models import FrameworkItem
     from competency.operations.rules import create_rule as run
 
     user = acting_user()
+    fw = _framework(framework_id)
     if not may_edit_rules(user):
         raise ApiError(403, "forbidden", "only teachers and admins edit rules")
-    fw = _framework(framework_id)
     data = _json_body()
-    unit = db.session.get(FrameworkItem, data.get("unit_id")) if isinstance(data.get("unit_id"), int) else None
+    unit_id = data.get("unit_id")
+    unit = db.session.get(FrameworkItem, unit_id) if valid_id(unit_id) else None
     if unit is None or unit.framework_id != fw.id:
         raise ApiError(400, "invalid", "unit_id must be a unit of this framework", field="unit_id")
     verbs = data.get("verbs")
@@ -188,24 +300,66 @@ def create_rule(framework_id):
                success_required=bool(data.get("success_required")), weight=weight,
                min_source=str(data.get("min_source") or "any"),
                group_name=str(data.get("group") or ""), operator=str(data.get("operator") or "any"),
-               name=str(data.get("name") or ""))
+               name=str(data.get("name") or ""), organisation_id=_optional_int(data, "organisation_id"))
     db.session.commit()
     return jsonify(rule_json(rule)), 201
 
 
+@api_bp.patch("/rules/<int:rule_id>")
+@require()
+@domain_errors
+@doc("Change an evidence rule (staff of its owner organisation or a system admin); applies to past "
+     "evidence only through a recompute", request_schema={"type": "object", "properties": {
+         "name": {"type": "string"}, "verbs": {"type": "array", "items": {"type": "string"}},
+         "match_kind": {"enum": ["activity", "type", "parent"]}, "match_iri": {"type": "string"},
+         "min_scaled": {"type": ["number", "null"]}, "success_required": {"type": "boolean"},
+         "weight": {"type": "number"}, "active": {"type": "boolean"}}}, tags=TAGS)
+def update_rule(rule_id):
+    from competency.operations.rules import UPDATABLE
+    from competency.operations.rules import update_rule as run
+
+    user = acting_user()
+    rule = _rule(rule_id)
+    if not may_edit_rule(user, rule):
+        raise _forbidden()
+    data = _json_body()
+    unknown = sorted(set(data) - set(UPDATABLE))
+    if unknown:
+        raise ApiError(400, "invalid", f"these fields cannot be changed: {', '.join(unknown)}", field=unknown[0])
+    if "verbs" in data and not (isinstance(data["verbs"], list) and all(isinstance(v, str) for v in data["verbs"])):
+        raise ApiError(400, "invalid", "verbs must be a list of IRIs", field="verbs")
+    for key in ("match_kind", "match_iri", "name"):
+        if key in data and not isinstance(data[key], str):
+            raise ApiError(400, "invalid", f"{key} must be a string", field=key)
+    for key in ("success_required", "active"):
+        if key in data and not isinstance(data[key], bool):
+            raise ApiError(400, "invalid", f"{key} must be true or false", field=key)
+    for key in ("weight", "min_scaled"):
+        value = data.get(key)
+        if key in data and not (value is None and key == "min_scaled") and (
+                isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ApiError(400, "invalid", f"{key} must be a number", field=key)
+    run(rule, actor=user, **data)
+    db.session.commit()
+    return jsonify(rule_json(rule))
+
+
 @api_bp.delete("/rules/<int:rule_id>")
 @require()
-@doc("Delete an evidence rule", tags=TAGS)
+@domain_errors
+@doc("Delete an evidence rule (staff of its owner organisation or a system admin). With ``dry_run=1`` "
+     "nothing is deleted and the answer lists the learners whose units or levels would change at the next "
+     "recompute.", params={"dry_run": "boolean"}, tags=TAGS)
 def delete_rule(rule_id):
-    from competency.models import EvidenceRule
+    from competency.operations.rules import deletion_impact
     from competency.operations.rules import delete_rule as run
 
     user = acting_user()
-    if not may_edit_rules(user):
-        raise ApiError(403, "forbidden", "only teachers and admins edit rules")
-    rule = db.session.get(EvidenceRule, rule_id)
-    if rule is None:
-        raise ApiError(404, "not_found", "no such rule")
+    rule = _rule(rule_id)
+    if not may_edit_rule(user, rule):
+        raise _forbidden()
+    if request.args.get("dry_run", "").lower() in ("1", "true", "yes"):
+        return jsonify({"dry_run": True, **deletion_impact(rule, viewer=user)})
     run(rule, actor=user)
     db.session.commit()
     return "", 204

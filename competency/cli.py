@@ -15,15 +15,21 @@ group = click.Group("competency", help="Competency frameworks, evidence and skil
 
 @group.command("import-framework")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--org", "org_id", type=int, default=None,
+              help="Id of the organisation that owns the framework (default: the system, for national standards).")
 @with_appcontext
-def import_framework_cmd(path):
+def import_framework_cmd(path, org_id):
     """Import a framework from a CASE JSON package or the CSV layout (nothing on any error)."""
     from competency.operations.frameworks import FrameworkImportError, format_error, import_framework
+    from lms.organisations.models import Organisation
 
+    if org_id is not None and db.session.get(Organisation, org_id) is None:
+        click.echo(f"no organisation with id {org_id}", err=True)
+        sys.exit(2)
     with open(path, encoding="utf-8-sig") as fh:
         text = fh.read()
     try:
-        fw = import_framework(text, path)
+        fw = import_framework(text, path, owner_org_id=org_id)
     except FrameworkImportError as exc:
         db.session.rollback()
         click.echo(f"{path}: {len(exc.errors)} problem(s); nothing was imported.", err=True)
@@ -32,7 +38,7 @@ def import_framework_cmd(path):
         sys.exit(1)
     db.session.commit()
     click.echo(f"imported framework {fw.id}: {fw.title} ({fw.occupation.code}, edition {fw.edition}), "
-               f"{len(fw.levels)} level(s)")
+               f"{len(fw.levels)} level(s), owned by {f'organisation {org_id}' if org_id else 'the system'}")
 
 
 @group.command("export-framework")

@@ -29,6 +29,27 @@ def import_demo_frameworks() -> list:
     return out
 
 
+def _teacher_rule(framework, teacher) -> list[str]:
+    """A rule the demo teacher adds to the (system-owned) electrician standard: it maps the
+    school's lighting lab to a unit, and belongs to the school (the teacher's organisation)."""
+    from competency.models import EvidenceRule, FrameworkItem, FrameworkLevel
+    from competency.operations.rules import create_rule
+    from lms.xapi import vocab
+
+    iri = EXTERNAL + "electrician/lighting-lab"
+    if db.session.scalar(sa.select(EvidenceRule.id).where(EvidenceRule.framework_id == framework.id,
+                                                          EvidenceRule.match_iri == iri)):
+        return []
+    unit = db.session.scalar(sa.select(FrameworkItem).join(FrameworkLevel, FrameworkLevel.id == FrameworkItem.level_id)
+                             .where(FrameworkItem.framework_id == framework.id, FrameworkLevel.rung == 1,
+                                    FrameworkItem.code == "2.1.2"))
+    if unit is None:
+        return []
+    create_rule(unit, actor=teacher, verbs=[vocab.VERB_PASSED], match_kind="activity", match_iri=iri,
+                min_scaled=0.6, name="照明电路实训（学校）")
+    return ["competency: teacher@demo.lms added a rule owned by the school to the electrician standard"]
+
+
 def _external_statement(actor, verb, iri, name, *, scaled=None, days_ago=0, parent=None):
     from lms.xapi import vocab
 
@@ -58,6 +79,7 @@ def seed(app, context) -> list[str]:
         authorise_assessor(teacher, electrician.occupation, actor=inst)
         authorise_assessor(teacher, ai.occupation, actor=inst)
         lines.append("competency: teacher@demo.lms is an assessor for both occupations")
+        lines.extend(_teacher_rule(electrician, teacher))
     learner = users.get("learner@demo.lms")
     if learner is not None:
         record_qualification(learner, "occupation_start", actor=inst, since=utcnow() - dt.timedelta(days=400),

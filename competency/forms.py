@@ -30,6 +30,16 @@ MIN_SOURCE_CHOICES = {
 
 class ImportFrameworkForm(FlaskForm):
     file = FileField(_l("Framework file (CASE JSON or CSV)"), validators=[FileRequired()])
+    #: 0 = the system (national standard; system admins only); choices set by the view.
+    owner_org_id = SelectField(_l("Owner"), coerce=int, default=0)
+
+
+class FrameworkForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    title_en = StringField(_l("Title in English"), validators=[Optional(), Length(max=300)])
+    publisher = StringField(_l("Publisher"), validators=[Optional(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
+    status = SelectField(_l("Status"), choices=choices({"active": _l("active"), "retired": _l("retired")}))
 
 
 class RuleForm(FlaskForm):
@@ -50,6 +60,8 @@ class RuleForm(FlaskForm):
         "any": _l("OR: any rule (weights add up)"), "all": _l("AND: all rules of the group")}), default="any")
     group_name = StringField(_l("Criteria group (optional name)"), validators=[Optional(), Length(max=200)])
     name = StringField(_l("Label"), validators=[Optional(), Length(max=300)])
+    #: The organisation that will own the rule (shown when the teacher works for several).
+    organisation_id = SelectField(_l("Organisation that owns the rule"), coerce=int, default=0)
 
 
 class ExamResultForm(FlaskForm):

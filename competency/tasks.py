@@ -34,6 +34,25 @@ def recompute_learner(learner_key: str) -> None:
     db.session.commit()
 
 
+@shared_task(name="competency.recompute_framework")
+def recompute_framework(framework_id: int, requested_by_id: int | None = None) -> dict:
+    """Rebuild one framework's evidence and state from every stored statement (after rule changes).
+
+    Takes ids (the framework's and the requesting user's, for the log) and commits once.
+    """
+    from competency.operations.engine import recompute_framework as run
+
+    try:
+        learners = run(int(framework_id))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    log.info("recomputed framework %s for %s learner(s) (requested by user %s)", framework_id, learners,
+             requested_by_id)
+    return {"framework_id": int(framework_id), "learners": learners}
+
+
 def on_statement_stored(sender, statement_ids=(), voided_ids=(), **_kw) -> None:
     """Receiver of ``statement_stored``: enqueue the engine with the ids and return."""
     if not statement_ids and not voided_ids:

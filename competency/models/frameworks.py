@@ -42,12 +42,17 @@ class Framework(db.Model):
     status: Mapped[str] = mapped_column(sa.String(20), default="active")
     #: Extra CASE document fields kept for round trips.
     extensions: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: The organisation that owns it and may edit it; null = the system (national standards,
+    #: edited only by system admins).
+    owner_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id", ondelete="SET NULL"),
+                                                     index=True)
     #: Who imported it (null for the demo seeder or the CLI).
     imported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     #: When it was imported.
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
 
     occupation = relationship("Occupation")
+    owner_org = relationship("Organisation")
     levels = relationship("FrameworkLevel", back_populates="framework", order_by="FrameworkLevel.rung",
                           cascade="all, delete-orphan")
 

@@ -98,6 +98,10 @@ class EvidenceRule(db.Model):
     min_source: Mapped[str] = mapped_column(sa.String(20), default="any", server_default="any")
     #: Whether the rule is in force (disabled rules are left out of the index).
     active: Mapped[bool] = mapped_column(default=True)
+    #: The organisation of the staff member who created it, which alone may edit or delete it;
+    #: null = the system (rules of a system framework created by a system admin or imported).
+    owner_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id", ondelete="SET NULL"),
+                                                     index=True)
     #: Who created it (null for imports and the seeder).
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     #: When it was created.
@@ -105,6 +109,7 @@ class EvidenceRule(db.Model):
 
     group = relationship("CriteriaGroup", back_populates="rules")
     unit = relationship("FrameworkItem")
+    owner_org = relationship("Organisation")
 
     def matches(self, statement) -> bool:
         """Whether a stored statement meets the rule's source and result conditions (verb/activity
@@ -140,3 +145,39 @@ class RuleIndexEntry(db.Model):
     #: The rule.
     rule_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_evidence_rules.id", ondelete="CASCADE"),
                                          index=True)
+
+
+#: What a :class:`RuleChange` is about.
+CHANGE_SUBJECTS = ("rule", "framework")
+#: What was done.
+CHANGE_ACTIONS = ("create", "update", "delete")
+
+
+class RuleChange(db.Model):
+    """The audit log of evidence rules and frameworks: every create, update and delete."""
+
+    __tablename__ = "competency_rule_changes"
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ``rule`` or ``framework``.
+    subject: Mapped[str] = mapped_column(sa.String(10))
+    #: ``create``, ``update`` or ``delete``.
+    action: Mapped[str] = mapped_column(sa.String(10))
+    #: The framework concerned (null once the framework itself is deleted).
+    framework_id: Mapped[int | None] = mapped_column(sa.ForeignKey("competency_frameworks.id", ondelete="SET NULL"),
+                                                     index=True)
+    #: The rule concerned (no foreign key: the row outlives the rule).
+    rule_id: Mapped[int | None] = mapped_column()
+    #: Who did it (null for the CLI and the seeder).
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    #: The owner organisation of the rule or framework at the time (null = the system).
+    owner_org_id: Mapped[int | None] = mapped_column()
+    #: Summary of the row before the change (empty for a create).
+    before: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: Summary of the row after the change (empty for a delete).
+    after: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: When.
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    actor = relationship("User")

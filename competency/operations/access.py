@@ -16,6 +16,15 @@ from lms.core.permissions import scope
 
 STAFF_ROLES = ("teacher", "mentor", "enterprise_admin", "institution_admin")
 
+#: The largest row id (an SQL ``INTEGER``): larger ids from URLs or bodies cannot exist, and
+#: PostgreSQL refuses to compare with them.
+MAX_ID = 2 ** 31 - 1
+
+
+def valid_id(value) -> bool:
+    """Whether ``value`` is an int that can be a row id (not a bool, 1..MAX_ID)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
 #: Extra rules ``fn(viewer, learner_user_id) -> bool``; any True grants the view.
 VIEWER_RULES: list[Callable] = []
 
@@ -50,22 +59,116 @@ def may_view_learner(viewer, learner_id: int) -> bool:
 
 
 def may_manage(user) -> bool:
-    """Framework import and assessor management: system and institution admins."""
+    """Framework import (into the importer's organisation) and assessor management: system and
+    institution admins. Editing one framework: :func:`may_edit_framework`."""
     return getattr(user, "is_authenticated", False) and (user.is_system_admin or "institution_admin" in user.roles())
 
 
 def may_edit_rules(user) -> bool:
+    """Whether ``user`` may add rules at all (editing one rule: :func:`may_edit_rule`)."""
     return getattr(user, "is_authenticated", False) and (
         user.is_system_admin or bool(user.roles() & {"teacher", "institution_admin"}))
 
 
+# --- ownership of frameworks and rules ----------------------------------------------------------
+#
+# A framework or rule with ``owner_org_id`` null belongs to the system: only system admins edit
+# it. Otherwise the staff of the owning organisation holding the permission edit it (frameworks:
+# ``competency.manage_frameworks``; rules: ``competency.edit_rules``) and a system admin.
+
+
+def _in_owner_org(user, owner_org_id, permission: str) -> bool:
+    from lms.core.permissions import can
+
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_system_admin:
+        return True
+    return owner_org_id is not None and can(user, permission, owner_org_id)
+
+
+def may_edit_framework(user, fw) -> bool:
+    """Edit or delete the framework itself (not its rules)."""
+    return _in_owner_org(user, fw.owner_org_id, "competency.manage_frameworks")
+
+
+def may_edit_rule(user, rule) -> bool:
+    """Change, disable or delete one evidence rule."""
+    return _in_owner_org(user, rule.owner_org_id, "competency.edit_rules")
+
+
+def may_recompute(user, fw) -> bool:
+    """Recompute a framework for every learner: it changes the state of every organisation's
+    learners, so only the owner organisation's rule editors (system frameworks: system admins)."""
+    return _in_owner_org(user, fw.owner_org_id, "competency.edit_rules")
+
+
+def rule_orgs(user) -> set[int]:
+    """Organisations in which ``user`` may create rules."""
+    from lms.core.extension_points import registries
+
+    _desc, roles = registries().permissions["competency.edit_rules"]
+    return user.organisation_ids(*roles)
+
+
+def rule_owner_for(user, fw, organisation_id: int | None = None) -> int | None:
+    """The owner organisation of a rule ``user`` adds to ``fw``.
+
+    A system admin's rules belong to the framework's owner (the system for national standards).
+    A staff member's rules belong to their organisation: the one given, else the framework's
+    owner when they work there, else their only organisation with the permission.
+    """
+    from competency.operations import CompetencyError
+
+    if user is None:
+        return fw.owner_org_id
+    if user.is_system_admin and organisation_id is None:
+        return fw.owner_org_id
+    orgs = rule_orgs(user)
+    if organisation_id is not None:
+        if user.is_system_admin or organisation_id in orgs:
+            return organisation_id
+        raise CompetencyError("you may not add rules for that organisation", status=403, code="forbidden",
+                              field="organisation_id")
+    if fw.owner_org_id in orgs:
+        return fw.owner_org_id
+    if len(orgs) == 1:
+        return next(iter(orgs))
+    if not orgs:
+        raise CompetencyError("only teachers and admins edit rules", status=403, code="forbidden")
+    raise CompetencyError("you work for several organisations: say which one owns the rule",
+                          field="organisation_id")
+
+
+def visible_framework_ids(user):
+    """A select of the ids of the frameworks ``user`` may see."""
+    from competency.models import Framework
+    from lms.core.permissions import visible
+
+    return visible(user, Framework, sa.select(Framework.id))
+
+
 def _register_scopes() -> None:
-    from competency.models import Certificate, LevelAttainment
+    from competency.models import Certificate, EvidenceRule, Framework, LevelAttainment
 
     @scope(LevelAttainment)
     def _attainments(user, stmt):
         ids = visible_learner_ids(user)
         return stmt if ids is None else stmt.where(LevelAttainment.user_id.in_(ids))
+
+    @scope(Framework)
+    def _frameworks(user, stmt):
+        # National standards (the system's) are everyone's; an organisation's own frameworks are
+        # seen by its members; supervisors read everything.
+        if _is_supervisor(user):
+            return stmt
+        return stmt.where(sa.or_(Framework.owner_org_id.is_(None),
+                                 Framework.owner_org_id.in_(user.organisation_ids() or [-1])))
+
+    @scope(EvidenceRule)
+    def _rules(user, stmt):
+        # Rules are seen with their framework (whoever owns them, so lists can show the owner).
+        return stmt.where(EvidenceRule.framework_id.in_(visible_framework_ids(user)))
 
     @scope(Certificate)
     def _certificates(user, stmt):

@@ -556,11 +556,15 @@ def parse(text: str, filename: str = "") -> dict:
     return parse_csv(text)
 
 
-def import_framework(text: str, filename: str = "", *, actor=None):
+def import_framework(text: str, filename: str = "", *, actor=None, owner_org_id: int | None = None):
     """Validate and import a framework file; returns the new :class:`Framework`.
 
-    Raises :class:`FrameworkImportError` (and writes nothing) when anything is wrong.
+    ``owner_org_id`` is the organisation that owns the framework and its imported rules (None =
+    the system: national standards). Raises :class:`FrameworkImportError` (and writes nothing)
+    when anything is wrong.
     """
+    from competency.operations.changes import framework_summary, log_change
+
     from competency.models import Framework, FrameworkItem, FrameworkLevel, LevelExamActivity
     from competency.operations.reference import ensure_ladder, get_or_create_occupation
 
@@ -572,7 +576,8 @@ def import_framework(text: str, filename: str = "", *, actor=None):
                                    doc["occupation"]["name_en"])
     fw = Framework(identifier=uuid.UUID(str(doc["identifier"])), occupation_id=occ.id, edition=doc["edition"],
                    title=doc["title"], title_en=doc["title_en"], publisher=doc["publisher"],
-                   description=doc["description"], imported_by_id=getattr(actor, "id", None))
+                   description=doc["description"], imported_by_id=getattr(actor, "id", None),
+                   owner_org_id=owner_org_id)
     db.session.add(fw)
     db.session.flush()
     level_rows = {}
@@ -610,6 +615,8 @@ def import_framework(text: str, filename: str = "", *, actor=None):
         db.session.flush()
     _write_rules(fw, spec["rules"], item_rows, actor)
     db.session.flush()
+    log_change("framework", "create", actor=actor, framework_id=fw.id, owner_org_id=owner_org_id,
+               after={**framework_summary(fw), "rules": len(spec["rules"])})
     return fw
 
 
@@ -638,13 +645,82 @@ def _write_rules(fw, rules: list[dict], item_rows: dict, actor) -> None:
                            match_kind=rule["match_kind"], match_iri=rule["match_iri"].strip(),
                            min_scaled=float(rule["min_scaled"]) if rule["min_scaled"] is not None else None,
                            success_required=_bool(rule["success_required"]), weight=float(rule["weight"]),
-                           created_by_id=getattr(actor, "id", None))
+                           created_by_id=getattr(actor, "id", None), owner_org_id=fw.owner_org_id)
         db.session.add(row)
         rows.append(row)
     db.session.flush()
     for row in rows:
         for verb in sorted(set(row.verbs)):
             db.session.add(RuleIndexEntry(rule_id=row.id, lookup_key=index_key(row.match_kind, verb, row.match_iri)))
+
+
+# --- editing ---------------------------------------------------------------------------------
+
+#: Fields of a framework :func:`update_framework` may change (its tree is the standard's: a new
+#: edition is a new import).
+FRAMEWORK_FIELDS = ("title", "title_en", "publisher", "description", "status")
+FRAMEWORK_STATUSES = ("active", "retired")
+
+
+def check_may_edit_framework(fw, actor) -> None:
+    """Raise 403 unless ``actor`` (None = the system) may edit or delete ``fw``."""
+    from competency.operations.access import may_edit_framework
+    from competency.operations.rules import _forbidden
+
+    if actor is not None and not may_edit_framework(actor, fw):
+        raise _forbidden()
+
+
+def update_framework(fw, *, actor, **changes):
+    """Change a framework's titles, publisher, description or status (``active``/``retired``)."""
+    from competency.operations.changes import framework_summary, log_change
+
+    check_may_edit_framework(fw, actor)
+    unknown = sorted(set(changes) - set(FRAMEWORK_FIELDS))
+    if unknown:
+        raise CompetencyError(f"these fields cannot be changed: {', '.join(unknown)}", field=unknown[0])
+    limits = {"title": 300, "title_en": 300, "publisher": 200, "description": 20000}
+    for key, value in changes.items():
+        if not isinstance(value, str):
+            raise CompetencyError(f"{key} must be text", field=key)
+        value = value.strip()
+        if key == "status" and value not in FRAMEWORK_STATUSES:
+            raise CompetencyError("status must be active or retired", field="status")
+        if key == "title" and not value:
+            raise CompetencyError("the framework needs a title", field="title")
+        if key in limits and len(value) > limits[key]:
+            raise CompetencyError(f"{key} is longer than {limits[key]} characters", field=key)
+        changes[key] = value
+    before = framework_summary(fw)
+    for key, value in changes.items():
+        setattr(fw, key, value)
+    db.session.flush()
+    after = framework_summary(fw)
+    if after != before:
+        log_change("framework", "update", actor=actor, framework_id=fw.id, owner_org_id=fw.owner_org_id,
+                   before=before, after=after)
+    return fw
+
+
+def delete_framework(fw, *, actor) -> None:
+    """Delete a framework with its tree and rules. Refused while any learner holds an awarded
+    or certified level of it (retire it instead: a retired edition keeps its attainments)."""
+    from competency.models import Framework, LevelAttainment
+    from competency.operations.changes import framework_summary, log_change
+
+    check_may_edit_framework(fw, actor)
+    if db.session.scalar(sa.select(LevelAttainment.id).where(LevelAttainment.framework_id == fw.id,
+                                                             LevelAttainment.status.in_(("awarded", "certified")))
+                         .limit(1)):
+        raise CompetencyError("learners hold levels of this framework: retire it instead of deleting it",
+                              status=409, code="in_use")
+    fw_id, before = fw.id, framework_summary(fw)
+    log_change("framework", "delete", actor=actor, framework_id=fw_id, owner_org_id=fw.owner_org_id, before=before)
+    deleted = db.session.execute(sa.delete(Framework).where(Framework.id == fw_id)
+                                 .execution_options(synchronize_session=False)).rowcount
+    if deleted != 1:
+        raise CompetencyError("the framework does not exist (any more)", status=404, code="not_found")
+    db.session.expunge(fw)
 
 
 # --- export ----------------------------------------------------------------------------------
