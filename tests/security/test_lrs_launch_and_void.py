@@ -75,7 +75,7 @@ def test_forged_exam_pass_outside_the_launched_tree_is_refused_and_the_batch_sto
              _about(p, p["exam"], PASSED, result={"success": True, "score": {"scaled": 1.0}})]
     resp = client.post("/xapi/statements", data=json.dumps(batch), headers=p["headers"])
     assert resp.status_code == 403
-    assert "statement 1" in resp.get_json()["message"]
+    assert "statement 1" in resp.get_json()["error"]["message"]
     assert _count_statements() == 0
     # another course's activity, and a look-alike IRI that only shares the prefix, are refused too
     for outside in ("http://elsewhere.example.com/exam", p["activity"] + "0", p["activity"] + "-final"):
@@ -91,7 +91,7 @@ def test_forged_study_hours_outside_the_launched_tree_are_refused(client, launch
     p = launched
     batch = [_about(p, f"{p['exam']}/{n}", TERMINATED, result={"duration": "PT12H"}) for n in range(20)]
     resp = client.post("/xapi/statements", data=json.dumps(batch), headers=p["headers"])
-    assert resp.status_code == 403 and "statement 0" in resp.get_json()["message"]
+    assert resp.status_code == 403 and "statement 0" in resp.get_json()["error"]["message"]
     assert _count_statements() == 0
 
 
@@ -162,10 +162,10 @@ def test_a_client_may_not_void_another_clients_statement(client, lrs_client, sta
     target = _post(client, statement(1), owner).get_json()[0]
     resp = _post(client, _voiding(target), other)
     assert resp.status_code == 403
-    assert resp.get_json()["message"].endswith(f"only the system that stored statement {target} may void it")
+    assert resp.get_json()["error"]["message"].endswith(f"only the system that stored statement {target} may void it")
     assert _state(target) == (False, 0)
     resp = _post(client, [statement(2), _voiding(target)], other)
-    assert resp.status_code == 403 and "statement 1" in resp.get_json()["message"]
+    assert resp.status_code == 403 and "statement 1" in resp.get_json()["error"]["message"]
     assert _state(target) == (False, 0) and _count_statements() == 1
     # the owner may
     assert _post(client, _voiding(target), owner).status_code == 200
