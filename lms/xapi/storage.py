@@ -2,10 +2,11 @@
 
 :func:`store_statements` validates every statement first (a batch with one invalid statement
 stores nothing), then writes the whole batch with a fixed number of statements whatever its size:
-one ``SELECT`` for ids already stored (and the authorities of voiding targets), insert-on-conflict for the shared rows (agents, verbs,
-activities, sorted), one ``executemany`` ``INSERT .. RETURNING`` for the statements, one each for
-the link tables, one ``UPDATE`` for voiding. Nothing commits here: the caller commits once and the
-"statement stored" signal follows the commit (:mod:`lms.xapi.signals`).
+one ``SELECT`` for ids already stored (and the authorities of voiding targets), insert-on-conflict
+for the shared rows (agents, verbs, activities, sorted), one ``executemany`` ``INSERT .. RETURNING``
+for the statements, one each for the link tables, one ``UPDATE`` for voiding. Nothing commits
+here: the caller commits once and the "statement stored" signal follows the commit
+(:mod:`lms.xapi.signals`).
 
 Voiding (DESIGN 8): only the authority that stored a statement may void it -- the same agent
 (IFI) as the voiding statement's authority; the platform's own statements therefore only by the

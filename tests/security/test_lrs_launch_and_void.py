@@ -151,7 +151,8 @@ def _state(target_id: str) -> tuple[bool, int]:
 
 
 def _post(client, body, headers):
-    return client.post("/xapi/statements", data=json.dumps(body), headers={**headers, "Content-Type": "application/json"})
+    return client.post("/xapi/statements", data=json.dumps(body),
+                       headers={**headers, "Content-Type": "application/json"})
 
 
 def test_a_client_may_not_void_another_clients_statement(client, lrs_client, statement):

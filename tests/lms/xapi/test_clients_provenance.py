@@ -175,7 +175,8 @@ def test_cli_refuses_malformed_trust_level_and_home_page(app, runner):
     """Rule: a malformed trust level or home page is a clear error, and nothing is created or changed."""
     result = runner.invoke(args=["lrs", "client", "create", "Bad", "--scope", "statements/write",
                                  "--trust-level", "trusted"])
-    assert result.exit_code != 0 and "unknown trust level 'trusted'; use untrusted, standard, assessment" in result.output
+    assert result.exit_code != 0
+    assert "unknown trust level 'trusted'; use untrusted, standard, assessment" in result.output
     result = runner.invoke(args=["lrs", "client", "create", "Bad", "--scope", "statements/write",
                                  "--home-page", "moodle.x"])
     assert result.exit_code != 0 and "absolute http(s) URL" in result.output
