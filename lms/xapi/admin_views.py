@@ -1,9 +1,12 @@
 """Administration pages of the LRS: clients, the statement browser, forwarding.
 
-* ``/admin/xapi/clients``: LRS clients (system administrators): list, create (the key and the
-  secret are shown once, in the answer to the creating POST), revoke.
+* ``/admin/xapi/clients``: LRS clients (system administrators): registered systems with their
+  trust level and their learners' home pages -- list, create (the key and the secret are shown
+  once, in the answer to the creating POST), edit, revoke; launch credentials in use -- list
+  (learner, activity, expiry), revoke.
 * ``/admin/xapi/statements``: the statement browser (system administrators, supervisors, and
-  teachers scoped to the learners of their organisations; see :func:`statements_visible`).
+  teachers scoped to the learners of their organisations; see :func:`statements_visible`);
+  system administrators may void a statement there, with a reason.
 * ``/admin/xapi/forwarding``: each destination's health, backlog and dead letters, with resend.
 """
 from __future__ import annotations
@@ -18,7 +21,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectMultipleField, StringField
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -26,9 +29,11 @@ from lms.accounts.models import User
 from lms.core import permissions
 from lms.core.db import db
 from lms.core.forms import choices
+from lms.core.db import utcnow
 from lms.core.permissions import acting_user, can, require, require_admin, visible
+from lms.records.provenance import SYSTEM, TRUST_ASSESSMENT, TRUST_STANDARD, TRUST_UNTRUSTED
 from lms.xapi import forwarding
-from lms.xapi.errors import XAPIValidationError
+from lms.xapi.errors import XAPIError, XAPIValidationError
 from lms.xapi.identifiers import sha1
 from lms.xapi.models import Activity, Agent, Client, Statement, StatementActivity, Verb
 
@@ -47,6 +52,15 @@ SCOPE_LABELS = {
     "all/read": _l("Read everything"),
     "all": _l("Everything"),
 }
+
+#: Trust levels of a registered system (the trust policy of the learning records reads them).
+TRUST_LABELS = {
+    TRUST_UNTRUSTED: _l("Untrusted"),
+    TRUST_STANDARD: _l("Standard"),
+    TRUST_ASSESSMENT: _l("Assessment system (its exam results may count)"),
+}
+#: Launch credentials listed on the clients page (the newest first).
+LAUNCH_LIST_SIZE = 100
 
 
 # --- Scope of the statement browser ---------------------------------------------------------
@@ -95,11 +109,40 @@ def _printable(form, field):
         raise ValidationError(_l("Control characters are not allowed."))
 
 
-class ClientForm(FlaskForm):
+def _home_page_lines(form, field):
+    """One absolute http(s) URL per line (the LRS's own rule, with its message)."""
+    from lms.xapi.credentials import normalise_home_page
+
+    for line in home_page_lines(field.data):
+        try:
+            normalise_home_page(line)
+        except XAPIValidationError:
+            raise ValidationError(_l("Each line must be one absolute http(s) address such as "
+                                     "https://moodle.example.com (no spaces, query or fragment).")) from None
+
+
+def home_page_lines(text: str | None) -> list[str]:
+    """The non-empty lines of the home pages field."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class SystemDeclarationForm(FlaskForm):
+    """What a registered system declares: its trust level and its learners' account home pages."""
+
+    trust_level = SelectField(_l("Trust level"), choices=choices(TRUST_LABELS), default=TRUST_STANDARD)
+    home_pages = TextAreaField(_l("Account home pages of its learners (one per line)"),
+                               validators=[Length(max=5000), _home_page_lines])
+
+
+class ClientForm(SystemDeclarationForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200), _printable])
     scopes = SelectMultipleField(_l("Scopes"), choices=choices(SCOPE_LABELS), default=["statements/write"],
                                  option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
                                  validators=[DataRequired()])
+
+
+class VoidForm(FlaskForm):
+    reason = StringField(_l("Reason for voiding"), validators=[DataRequired(), Length(max=500), _printable])
 
 
 class ResendForm(FlaskForm):
@@ -120,7 +163,9 @@ def clients():
     if form.validate_on_submit():
         try:
             client, key, secret = credentials.create_client(form.name.data.strip(), form.scopes.data,
-                                                            created_by=acting_user())
+                                                            created_by=acting_user(),
+                                                            trust_level=form.trust_level.data,
+                                                            home_pages=home_page_lines(form.home_pages.data))
         except XAPIValidationError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc.message))
@@ -131,13 +176,53 @@ def clients():
             form = ClientForm(formdata=None)
     elif form.is_submitted():
         status = 400
-    rows = db.session.scalars(sa.select(Client).where(Client.user_id.is_(None)).order_by(Client.id.desc())).all()
-    response = current_app.make_response((render_template(
-        "xapi/clients.html", clients=rows, form=form, created=created, scope_labels=SCOPE_LABELS,
-        revoke_form=ResendForm()), status))
+    response = current_app.make_response((_clients_page(form, created=created), status))
     if created:
         response.headers["Cache-Control"] = "no-store"  # the secret must not linger in caches
     return response
+
+
+def _clients_page(form, *, created=None, edited=None):
+    """The clients page: registered systems (each with its declaration form; ``edited`` is the
+    ``(client id, form)`` that failed validation) and the launch credentials in use."""
+    systems = db.session.scalars(sa.select(Client).where(Client.kind == SYSTEM).order_by(Client.id.desc())).all()
+    edit_forms = {}
+    for c in systems:
+        if edited is not None and edited[0] == c.id:
+            edit_forms[c.id] = edited[1]
+        else:
+            edit_forms[c.id] = SystemDeclarationForm(formdata=None, prefix=f"c{c.id}", trust_level=c.trust_level,
+                                                     home_pages="\n".join(c.home_pages or ()))
+    launches = db.session.execute(
+        sa.select(Client, User.real_name, User.email).join(User, User.id == Client.user_id)
+        .where(Client.kind != SYSTEM, Client.active.is_(True), Client.expires_at > utcnow())
+        .order_by(Client.id.desc()).limit(LAUNCH_LIST_SIZE)).all()
+    return render_template("xapi/clients.html", clients=systems, launches=launches, form=form, created=created,
+                           scope_labels=SCOPE_LABELS, trust_labels=TRUST_LABELS, edit_forms=edit_forms,
+                           revoke_form=ResendForm())
+
+
+@bp.route("/clients/<int:client_id>/declaration", methods=["POST"])
+@require_admin
+def update_client(client_id):
+    from lms.xapi import credentials
+
+    client = db.session.get(Client, client_id)
+    if client is None or client.kind != SYSTEM:
+        abort(404)
+    form = SystemDeclarationForm(prefix=f"c{client.id}")
+    if form.validate_on_submit():
+        try:
+            credentials.update_client(client, trust_level=form.trust_level.data,
+                                      home_pages=home_page_lines(form.home_pages.data))
+        except XAPIValidationError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc.message))
+        else:
+            db.session.commit()
+            flash(_("The client %(name)s has been updated.", name=client.name), "success")
+            return redirect(url_for("xapi_admin.clients"))
+    return _clients_page(ClientForm(formdata=None), edited=(client_id, form)), 400
 
 
 @bp.route("/clients/<int:client_id>/revoke", methods=["POST"])
@@ -149,7 +234,7 @@ def revoke_client(client_id):
     if not form.validate_on_submit():
         abort(400)
     client = db.session.get(Client, client_id)
-    if client is None or client.user_id is not None:
+    if client is None:
         abort(404)
     credentials.revoke_client(client)
     db.session.commit()
@@ -274,8 +359,44 @@ def statement_detail(statement_id):
     row = db.session.scalars(visible(viewer, Statement, sa.select(Statement).where(Statement.id == sid))).first()
     if row is None:
         abort(404)
+    return _statement_page(row, VoidForm(formdata=None))
+
+
+def _statement_page(row, void_form):
     text = json.dumps(row.full, indent=2, ensure_ascii=False, sort_keys=False)
-    return render_template("xapi/statement_detail.html", statement=row, text=text)
+    may_void = acting_user().is_system_admin and not row.voided and row.voids_id is None
+    return render_template("xapi/statement_detail.html", statement=row, text=text, void_form=void_form,
+                           may_void=may_void)
+
+
+@bp.route("/statements/<statement_id>/void", methods=["POST"])
+@require_admin
+def void_statement(statement_id):
+    """A system administrator voids a statement (any authority's), giving a reason."""
+    from lms.xapi import voiding
+
+    try:
+        sid = uuid.UUID(statement_id)
+    except ValueError:
+        abort(404)
+    row = db.session.scalars(sa.select(Statement).where(Statement.id == sid)).first()
+    if row is None:
+        abort(404)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        return _statement_page(row, form), 400
+    try:
+        voiding_id = voiding.void_statement(sid, reason=form.reason.data, by=acting_user())
+    except XAPIError as exc:
+        db.session.rollback()
+        form.form_errors.append(str(exc.message))
+        return _statement_page(row, form), 400
+    db.session.commit()
+    if voiding_id is None:
+        flash(_("This statement was voided already."), "info")
+    else:
+        flash(_("The statement has been voided."), "success")
+    return redirect(url_for("xapi_admin.statement_detail", statement_id=str(sid)))
 
 
 # --- Forwarding -------------------------------------------------------------------------------

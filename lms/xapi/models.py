@@ -231,6 +231,10 @@ class Client(db.Model):
     """
 
     __tablename__ = "xapi_clients"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('system', 'launch')", name="kind"),
+        sa.CheckConstraint("trust_level IN ('untrusted', 'standard', 'assessment')", name="trust_level"),
+    )
 
     #: Primary key.
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -263,7 +267,18 @@ class Client(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     #: Last successful authentication (updated at most once a minute).
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Last authenticated request (updated at most every ten seconds): for launched content, the
+    #: session the server observed runs from ``created_at`` to this.
+    last_request_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: ``system`` (a registered external system) or ``launch`` (content launched for one learner);
+    #: the values of :mod:`lms.records.provenance` ``SYSTEM`` and ``LAUNCH``.
+    kind: Mapped[str] = mapped_column(sa.String(10), default="system")
+    #: Registered systems: ``untrusted``, ``standard`` or ``assessment`` (``lms.records.provenance.TRUST_LEVELS``),
+    #: which the trust policy reads to decide which facts its statements may produce.
+    trust_level: Mapped[str] = mapped_column(sa.String(20), default="standard")
+    #: Registered systems: the account ``homePage`` URLs its learners' agents use (no trailing slash).
+    home_pages: Mapped[list] = mapped_column(JSONType, default=list)
 
     @property
     def is_launch(self) -> bool:
-        return self.user_id is not None
+        return self.kind == "launch"

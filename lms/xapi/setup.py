@@ -61,20 +61,26 @@ def _add_cli(app) -> None:
 
 client_cli = AppGroup("client", help="LRS clients (HTTP Basic credentials with scopes).")
 
+_TRUST_HELP = "Trust level of the system: untrusted, standard (the default) or assessment."
+_HOME_PAGE_HELP = ("Account homePage its learners' agents use, e.g. https://moodle.example.com "
+                   "(repeatable).")
+
 
 @client_cli.command("create")
 @click.argument("name")
 @click.option("--scope", "scopes", multiple=True, required=True,
               help="Scope to grant (repeatable): statements/write, statements/read, statements/read/mine, "
                    "state, define, profile, all/read, all.")
-def client_create(name, scopes):
-    """Create an LRS client NAME and print its key and secret (shown only once)."""
+@click.option("--trust-level", default="standard", show_default=True, help=_TRUST_HELP)
+@click.option("--home-page", "home_pages", multiple=True, help=_HOME_PAGE_HELP)
+def client_create(name, scopes, trust_level, home_pages):
+    """Create an LRS client NAME (a registered system) and print its key and secret (shown only once)."""
     from lms.core.db import db
     from lms.xapi.credentials import create_client, lrs_endpoint
     from lms.xapi.errors import XAPIError
 
     try:
-        _client, key, secret = create_client(name, scopes)
+        _client, key, secret = create_client(name, scopes, trust_level=trust_level, home_pages=home_pages)
     except XAPIError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from None
@@ -84,18 +90,50 @@ def client_create(name, scopes):
     click.echo(f"secret:   {secret}")
 
 
-@client_cli.command("list")
-def client_list():
-    """List the LRS clients (launch credentials excluded)."""
+@client_cli.command("update")
+@click.argument("key")
+@click.option("--trust-level", default=None, help=_TRUST_HELP)
+@click.option("--home-page", "home_pages", multiple=True,
+              help=_HOME_PAGE_HELP + " Replaces the list given before.")
+@click.option("--no-home-pages", is_flag=True, help="Remove every home page.")
+def client_update(key, trust_level, home_pages, no_home_pages):
+    """Change the trust level or the home pages of the registered system with KEY."""
     import sqlalchemy as sa
 
     from lms.core.db import db
+    from lms.xapi.credentials import update_client
+    from lms.xapi.errors import XAPIError
     from lms.xapi.models import Client
 
-    rows = db.session.scalars(sa.select(Client).where(Client.user_id.is_(None)).order_by(Client.id))
+    if home_pages and no_home_pages:
+        raise click.UsageError("give --home-page or --no-home-pages, not both")
+    client = db.session.scalars(sa.select(Client).where(Client.key == key)).first()
+    if client is None:
+        raise click.ClickException(f"no client with key {key}")
+    try:
+        update_client(client, trust_level=trust_level,
+                      home_pages=[] if no_home_pages else (list(home_pages) if home_pages else None))
+    except XAPIError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{key}  trust={client.trust_level}  home pages: {', '.join(client.home_pages) or '-'}")
+
+
+@client_cli.command("list")
+def client_list():
+    """List the registered systems (launch credentials excluded)."""
+    import sqlalchemy as sa
+
+    from lms.core.db import db
+    from lms.records.provenance import SYSTEM
+    from lms.xapi.models import Client
+
+    rows = db.session.scalars(sa.select(Client).where(Client.kind == SYSTEM).order_by(Client.id))
     for c in rows:
         state = "active" if c.active else "revoked"
-        click.echo(f"{c.key}  {state:8s} {c.name}  [{', '.join(c.scopes)}]")
+        click.echo(f"{c.key}  {state:8s} {c.name}  [{', '.join(c.scopes)}]  trust={c.trust_level}  "
+                   f"home pages: {', '.join(c.home_pages or ()) or '-'}")
 
 
 @client_cli.command("revoke")

@@ -2,10 +2,15 @@
 
 :func:`store_statements` validates every statement first (a batch with one invalid statement
 stores nothing), then writes the whole batch with a fixed number of statements whatever its size:
-one ``SELECT`` for ids already stored, insert-on-conflict for the shared rows (agents, verbs,
-activities, sorted), one ``executemany`` ``INSERT .. RETURNING`` for the statements, one each for
-the link tables, one ``UPDATE`` for voiding. Nothing commits here: the caller commits once and the
-"statement stored" signal follows the commit (:mod:`lms.xapi.signals`).
+one ``SELECT`` for ids already stored (and the authorities of voiding targets), insert-on-conflict
+for the shared rows (agents, verbs, activities, sorted), one ``executemany`` ``INSERT .. RETURNING``
+for the statements, one each for the link tables, one ``UPDATE`` for voiding. Nothing commits
+here: the caller commits once and the "statement stored" signal follows the commit
+(:mod:`lms.xapi.signals`).
+
+Voiding (DESIGN 8): only the authority that stored a statement may void it -- the same agent
+(IFI) as the voiding statement's authority; the platform's own statements therefore only by the
+platform's code, and anything by an administrator (``may_void_any``, the statement browser).
 """
 from __future__ import annotations
 
@@ -17,8 +22,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from lms.core.db import db
+from lms.records.provenance import Source
 from lms.xapi import signals
-from lms.xapi.errors import XAPIConflict, XAPIValidationError
+from lms.xapi.errors import XAPIConflict, XAPIForbidden, XAPIValidationError
 from lms.xapi.identifiers import canonical_json, format_timestamp, ifi_of, now_ms, parse_timestamp, sha1
 from lms.xapi.models import Statement, StatementActivity, StatementAgent
 from lms.xapi.shared_rows import ensure_activities, ensure_agents, ensure_verbs
@@ -222,14 +228,19 @@ class StoreResult:
 
 
 def store_statements(statements: list, *, version: str, authority: dict, may_define: bool = False,
-                     validate: bool = True, stored=None, source=None) -> StoreResult:
+                     validate: bool = True, stored=None, source: Source | None = None,
+                     may_void_any: bool = False) -> StoreResult:
     """Validate and store a batch (list of dicts as sent); only flushes, the caller commits.
 
     Raises ``XAPIValidationError`` (400, naming the statement index and property) before writing
-    anything, ``XAPIConflict`` (409) when an id is stored already with other content.
-    Statements already stored with the same content are accepted and not written again.
-    ``source`` (:class:`lms.records.provenance.Source`, default the platform) is kept on each new
-    statement's learning-record fact, written here in the same transaction.
+    anything, ``XAPIConflict`` (409) when an id is stored already with other content,
+    ``XAPIForbidden`` (403) when a statement voids one that another authority stored (unless
+    ``may_void_any``: an administrator's voiding). Statements already stored with the same
+    content are accepted and not written again.
+
+    ``source`` is where the batch comes from (:class:`lms.records.provenance.Source`, for the
+    learning-record facts, written here in the same transaction); ``None`` means an outside
+    system of unknown standing (the platform's recorder passes the platform's source).
     """
     if not isinstance(statements, list) or not statements:
         raise XAPIValidationError("expected a statement or a non-empty array of statements")
@@ -264,6 +275,8 @@ def store_statements(statements: list, *, version: str, authority: dict, may_def
         if p.voids_id is not None and (p.voids_id in batch_voiding or p.voids_id in look.voiding_targets):
             raise XAPIValidationError("a voiding statement cannot void another voiding statement",
                                       path="object.id", statement_index=seen[p.id] if batch else None)
+    if not may_void_any:
+        _check_void_authority(new, look, seen if batch else None)
     if not new:
         return StoreResult(ids=[str(p.id) for p in prepared], new_ids=[], voided_ids=[])
 
@@ -275,8 +288,11 @@ def store_statements(statements: list, *, version: str, authority: dict, may_def
 
     new_ids = {p.id for p in new}
     new_targets = {p.voids_id for p in new if p.voids_id is not None}
-    # A voiding statement may arrive before its target: the target is then voided on arrival.
-    voided_on_arrival = (new_targets | look.voided_by_stored) & new_ids
+    # A voiding statement may arrive before its target: the target is then voided on arrival, if
+    # it comes from the authority that sent the voiding statement (in one batch it always does).
+    arrived_voided = {p.id for p in new if p.authority_ifi is not None
+                      and p.authority_ifi in look.voided_by_stored.get(p.id, ())}
+    voided_on_arrival = (new_targets & new_ids) | arrived_voided
     rows = [(p, agent_pks.get(p.actor_ifi) if p.actor_ifi else None, verb_pks[p.verb_iri],
              agent_pks.get(p.authority_ifi) if p.authority_ifi else None, p.id in voided_on_arrival) for p in new]
     stored_targets = sorted(new_targets - new_ids)
@@ -290,12 +306,22 @@ def store_statements(statements: list, *, version: str, authority: dict, may_def
     facts.write(new, source, voided_on_arrival)
     if stored_targets:
         facts.mark_voided(stored_targets)
-    voided = [str(t) for t in sorted(new_targets)] + [str(t) for t in sorted(look.voided_by_stored & new_ids)
-                                                      if t not in new_targets]
+    voided = [str(t) for t in sorted(new_targets)] + [str(t) for t in sorted(arrived_voided) if t not in new_targets]
     new_id_list = [str(p.id) for p in new]
     _enqueue_forwarding([p.full for p in new])
     signals.after_commit(db.session, new_id_list, voided)
     return StoreResult(ids=[str(p.id) for p in prepared], new_ids=new_id_list, voided_ids=voided)
+
+
+def _check_void_authority(new: list[PreparedStatement], look: _Lookup, index: dict | None) -> None:
+    """403 when a new voiding statement targets a stored statement of another authority."""
+    for p in new:
+        if p.voids_id is None or p.voids_id not in look.target_authorities:
+            continue
+        owner = look.target_authorities[p.voids_id]
+        if owner is None or owner != p.authority_ifi:
+            where = f"statement {index[p.id]}: " if index is not None else ""
+            raise XAPIForbidden(f"{where}only the system that stored statement {p.voids_id} may void it")
 
 
 def _same_statement(p: PreparedStatement) -> bool:
@@ -329,14 +355,17 @@ class _Lookup:
 
     #: Statement ids already stored -> their content hash.
     existing: dict
-    #: Ids in the batch that statements stored earlier void.
-    voided_by_stored: set
+    #: Ids in the batch that statements stored earlier void -> the authorities (IFIs) of those
+    #: voiding statements.
+    voided_by_stored: dict
     #: Voiding targets that are themselves voiding statements (stored).
     voiding_targets: set
     #: Shared rows found: hash -> (pk,) / (pk, definition).
     agents: dict
     verbs: dict
     activities: dict
+    #: Voiding targets already stored -> the authority (IFI) that stored them.
+    target_authorities: dict = field(default_factory=dict)
 
 
 def _lookup(prepared, targets: set, shared, *, may_define: bool) -> _Lookup:
@@ -351,16 +380,27 @@ def _lookup(prepared, targets: set, shared, *, may_define: bool) -> _Lookup:
 
     existing = {r.id: r.content_hash for r in db.session.execute(
         sa.select(Statement.id, Statement.content_hash).where(Statement.id.in_(ids)))}
-    voided_by_stored = set(db.session.scalars(sa.select(Statement.voids_id).where(Statement.voids_id.in_(ids))))
-    voiding_targets = set(db.session.scalars(sa.select(Statement.id).where(
-        Statement.id.in_(targets), Statement.voids_id.is_not(None)))) if targets else set()
+    voided_by_stored: dict = {}
+    for target, ifi in db.session.execute(sa.select(Statement.voids_id, Agent.ifi)
+                                          .outerjoin(Agent, Agent.pk == Statement.authority_pk)
+                                          .where(Statement.voids_id.in_(ids))):
+        voided_by_stored.setdefault(target, set()).add(ifi)
+    voiding_targets, target_authorities = set(), {}
+    if targets:
+        for target, voiding, ifi in db.session.execute(
+                sa.select(Statement.id, Statement.voids_id.is_not(None), Agent.ifi)
+                .outerjoin(Agent, Agent.pk == Statement.authority_pk).where(Statement.id.in_(targets))):
+            target_authorities[target] = ifi
+            if voiding:
+                voiding_targets.add(target)
     found_agents = {h: (pk,) for pk, h in db.session.execute(
         sa.select(Agent.pk, Agent.ifi_hash).where(Agent.ifi_hash.in_(agent_hashes)))}
     found_verbs = {h: (pk,) for pk, h in db.session.execute(
         sa.select(Verb.pk, Verb.iri_hash).where(Verb.iri_hash.in_(verb_hashes)))}
     found_activities = {h: (pk, d) for pk, h, d in db.session.execute(
         sa.select(Activity.pk, Activity.iri_hash, Activity.definition).where(Activity.iri_hash.in_(activity_hashes)))}
-    return _Lookup(existing, voided_by_stored, voiding_targets, found_agents, found_verbs, found_activities)
+    return _Lookup(existing, voided_by_stored, voiding_targets, found_agents, found_verbs, found_activities,
+                   target_authorities)
 
 
 _LOOKUP_SQL = """
@@ -369,9 +409,10 @@ UNION ALL SELECT 'v', iri_hash, pk::bigint, NULL FROM xapi_verbs WHERE iri_hash 
 UNION ALL SELECT 'c', iri_hash, pk::bigint, CASE WHEN %(d)s THEN definition::text END
     FROM xapi_activities WHERE iri_hash = ANY(%(c)b::text[])
 UNION ALL SELECT 's', id::text, NULL, content_hash FROM xapi_statements WHERE id = ANY(%(ids)b::uuid[])
-UNION ALL SELECT 'p', voids_id::text, NULL, NULL FROM xapi_statements WHERE voids_id = ANY(%(ids)b::uuid[])
-UNION ALL SELECT 't', id::text, NULL, NULL FROM xapi_statements
-    WHERE id = ANY(%(t)b::uuid[]) AND voids_id IS NOT NULL
+UNION ALL SELECT 'p', s.voids_id::text, NULL, a.ifi FROM xapi_statements s
+    LEFT JOIN xapi_agents a ON a.pk = s.authority_pk WHERE s.voids_id = ANY(%(ids)b::uuid[])
+UNION ALL SELECT 't', s.id::text, (s.voids_id IS NOT NULL)::int::bigint, a.ifi FROM xapi_statements s
+    LEFT JOIN xapi_agents a ON a.pk = s.authority_pk WHERE s.id = ANY(%(t)b::uuid[])
 """
 
 
@@ -381,7 +422,7 @@ def _raw_connection():
 
 def _lookup_postgresql(ids, targets, agent_hashes, verb_hashes, activity_hashes, may_define) -> _Lookup:
     """PostgreSQL: everything :class:`_Lookup` holds in one round trip."""
-    look = _Lookup({}, set(), set(), {}, {}, {})
+    look = _Lookup({}, {}, set(), {}, {}, {})
     with _raw_connection().cursor() as cur:
         cur.execute(_LOOKUP_SQL, {"a": agent_hashes, "v": verb_hashes, "c": activity_hashes, "d": may_define,
                                   "ids": ids, "t": targets})
@@ -395,9 +436,11 @@ def _lookup_postgresql(ids, targets, agent_hashes, verb_hashes, activity_hashes,
             elif kind == "s":
                 look.existing[uuid.UUID(key)] = extra
             elif kind == "p":
-                look.voided_by_stored.add(uuid.UUID(key))
+                look.voided_by_stored.setdefault(uuid.UUID(key), set()).add(extra)
             else:
-                look.voiding_targets.add(uuid.UUID(key))
+                look.target_authorities[uuid.UUID(key)] = extra
+                if pk:
+                    look.voiding_targets.add(uuid.UUID(key))
     return look
 
 

@@ -5,12 +5,14 @@ import json
 
 from werkzeug.http import http_date
 
+from lms.core.db import utcnow
 from lms.xapi import attachments, formats, queries
+from lms.xapi.credentials import source_of
 from lms.xapi.errors import XAPIError, XAPIForbidden, XAPINotFound, XAPIValidationError
 from lms.xapi.http import XRequest, check_params, empty_response, json_response, parse_bool
 from lms.xapi.identifiers import format_timestamp, ifi_of
 from lms.xapi.resources.common import parse_activity_id, parse_agent, parse_since, parse_uuid_param
-from lms.xapi.storage import store_statements
+from lms.xapi.storage import VERB_VOIDED, store_statements
 from lms.xapi.validation import validate_iri, validate_uuid
 
 METHODS = ("GET", "HEAD", "PUT", "POST")
@@ -52,11 +54,40 @@ def _body_statements(x: XRequest) -> tuple[object, dict]:
     return x.json("statement body"), {"parts": []}
 
 
-def _check_actor(x: XRequest, statements: list) -> None:
-    """Launch credentials may only write statements about their own learner, and only in their
-    own registration (the learner holds the credential: it is on the launch URL)."""
+def in_launched_tree(iri, root: str) -> bool:
+    """Whether activity ``iri`` is the launched activity ``root`` or under it: ``root`` followed by
+    ``/``, ``#`` or ``?`` (a look-alike such as ``root + "0"`` is not under it)."""
+    if not isinstance(iri, str) or not root:
+        return False
+    if iri == root:
+        return True
+    return iri.startswith(root) and (root[-1] in "/#?" or iri[len(root)] in "/#?")
+
+
+def _names_launched_activity(context, root: str) -> bool:
+    """Whether ``context.contextActivities.parent`` or ``grouping`` holds the launched activity."""
+    ca = context.get("contextActivities") if isinstance(context, dict) else None
+    if not root or not isinstance(ca, dict):
+        return False
+    for key in ("parent", "grouping"):
+        value = ca.get(key)
+        for activity in (value if isinstance(value, list) else [value]):
+            if isinstance(activity, dict) and activity.get("id") == root:
+                return True
+    return False
+
+
+def _check_launch(x: XRequest, statements: list) -> None:
+    """Launch credentials (DESIGN 8): bound to one learner, one registration and one activity tree.
+
+    The learner holds the credential (it is on the launch URL), so every statement must be about
+    that learner, in that registration, with as object the launched activity or an activity under
+    it (or one whose parent/grouping context activity is the launched one); launch credentials
+    never void. One statement outside these rules refuses the whole batch (403).
+    """
     if x.client.actor is None:
         return
+    root = x.client.activity_iri
     for i, stmt in enumerate(statements):
         if not isinstance(stmt, dict):
             continue
@@ -72,13 +103,19 @@ def _check_actor(x: XRequest, statements: list) -> None:
             raise XAPIForbidden(f"statement {i}: these credentials may only record statements in their own "
                                 "registration (context.registration)")
         verb = stmt.get("verb")
-        if isinstance(verb, dict) and verb.get("id") == "http://adlnet.gov/expapi/verbs/voided":
+        if isinstance(verb, dict) and verb.get("id") == VERB_VOIDED:
             raise XAPIForbidden(f"statement {i}: launch credentials may not void statements")
+        obj = stmt.get("object")
+        is_activity = isinstance(obj, dict) and obj.get("objectType", "Activity") == "Activity"
+        if not (is_activity and (in_launched_tree(obj.get("id"), root) or _names_launched_activity(context, root))):
+            # Otherwise the learner could report exam passes or study hours for any activity.
+            raise XAPIForbidden(f"statement {i}: these credentials may only record statements about the activity "
+                                f"they were launched for ({root}) or an activity under it")
 
 
 def _store(x: XRequest, statements: list, parts) -> list[str]:
     x.require("statements/write")
-    _check_actor(x, statements)
+    _check_launch(x, statements)
     batch = len(statements) > 1
     by_hash = {}
     if parts or any(isinstance(s, dict) and s.get("attachments") for s in statements):
@@ -91,7 +128,7 @@ def _store(x: XRequest, statements: list, parts) -> list[str]:
         by_hash = attachments.check_and_collect(statements, parts, batch=batch)
         attachments.signature_checks(statements, by_hash, batch=batch)
     result = store_statements(statements, version=x.version, authority=x.client.authority,
-                              may_define=x.client.has("define"))
+                              may_define=x.client.has("define"), source=source_of(x.client, utcnow()))
     attachments.store_parts(by_hash)
     return result.ids
 
