@@ -728,12 +728,12 @@ def apply_external_statements(statement_ids: list[str]) -> int:
 # --- study time -----------------------------------------------------------------------------
 
 
-def study_seconds_from_statements(enrolment: Enrolment) -> float:
-    """Study time of an enrolment as the learning-record layer counts it (the one rule of
-    :mod:`lms.records.study_time`); ``Enrolment.seconds_credited`` caches the same figure."""
+def study_seconds_from_statements(enrolment: Enrolment) -> int:
+    """Study time of an enrolment in whole seconds as the learning-record layer counts it (the one
+    rule of :mod:`lms.records.study_time`); ``Enrolment.seconds_credited`` caches the same figure."""
     from lms.records.study_time import seconds_of_user
 
-    return seconds_of_user(enrolment.user, registration=enrolment.registration)
+    return int(seconds_of_user(enrolment.user, registration=enrolment.registration))
 
 
 def study_hours_of(enrolment: Enrolment):

@@ -1,7 +1,9 @@
 """The lesson player: opening lessons, resuming, video progress, documents, completion rules."""
 import datetime as dt
+import json
 
 import pytest
+import sqlalchemy as sa
 
 from courses.delivery import operations as ops
 from lms.core.db import db, utcnow
@@ -198,6 +200,48 @@ def test_editing_a_published_course_keeps_progress_and_results(world):
     assert text.id in ops.completed_lesson_ids(e)
 
 
+def _launched_minutes_ago(auth_header: str, minutes: int) -> None:
+    """Move a launch credential's creation back in time (as if the content ran that long)."""
+    import base64
+    import datetime as dt
+
+    from flask import current_app
+
+    from lms.xapi.models import Client
+
+    key = base64.b64decode(auth_header.split()[1]).decode().split(":")[0]
+    row = db.session.scalars(sa.select(Client).where(Client.key == key)).one()
+    row.created_at = row.created_at - dt.timedelta(minutes=minutes)
+    db.session.commit()
+    current_app.extensions.get("xapi_client_cache", {}).pop(key, None)
+
+
+def test_launched_content_never_counts_more_than_the_session_the_server_observed(client, auth, app, create_user,
+                                                                                 create_org):
+    """DESIGN 8: a launch credential's durations are bounded by the time from the launch to the
+    content's request (plus a minute's grace): 20 `terminated` PT12H right after launch count 60 s."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from lms.testing import csrf_token_from
+
+    w = build_world(create_user, create_org, kinds=("text", "external"))
+    lesson = w.lesson("external")
+    auth.login(w.learner)
+    page = client.get(f"/learn/lesson/{lesson.id}").get_data(as_text=True)
+    resp = client.post(f"/learn/lesson/{lesson.id}/launch", data={"csrf_token": csrf_token_from(page)})
+    q = parse_qs(urlsplit(resp.headers["Location"]).query)
+    actor = json.loads(q["actor"][0])
+    batch = [{"actor": actor, "verb": {"id": "http://adlnet.gov/expapi/verbs/terminated"},
+              "object": {"id": lesson.activity_iri}, "result": {"duration": "PT12H"},
+              "context": {"registration": str(w.enrolment.registration)}} for _ in range(20)]
+    resp = client.post("/xapi/statements", json=batch,
+                       headers={"Authorization": q["auth"][0], "X-Experience-API-Version": "1.0.3"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    e = db.session.get(type(w.enrolment), w.enrolment.id)
+    assert 0 < e.seconds_credited <= 61
+    assert ops.study_seconds_from_statements(e) == e.seconds_credited
+
+
 def test_external_activity_launch_and_completion_from_its_statements(client, auth, app, create_user, create_org):
     import base64
     import json
@@ -221,7 +265,8 @@ def test_external_activity_launch_and_completion_from_its_statements(client, aut
     assert actor["account"]["name"] == str(w.learner.uuid)
     assert q["auth"][0].startswith("Basic ")
     assert len(statements_for(w.learner, "launched", lesson.activity_iri)) == 1
-    # the content reports back through the LRS with the launch credential
+    # the content reports back through the LRS with the launch credential, ten minutes later
+    _launched_minutes_ago(q["auth"][0], 10)
     statement = {"actor": actor, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}},
                  "object": {"id": lesson.activity_iri, "objectType": "Activity"},
                  "result": {"completion": True, "duration": "PT7M30S"},
@@ -233,7 +278,8 @@ def test_external_activity_launch_and_completion_from_its_statements(client, aut
     assert resp.status_code == 200, resp.get_data(as_text=True)
     e = db.session.get(type(w.enrolment), w.enrolment.id)
     assert lesson.id in ops.completed_lesson_ids(e)
-    assert e.seconds_credited == 480  # terminated carries the session time; completed is not counted
+    # one launch is one session: it counts its longest duration once (terminated: 8 min)
+    assert e.seconds_credited == 480
     assert ops.study_seconds_from_statements(e) == 480
     # no duplicate "completed" from the platform for the lesson
     assert len(statements_for(w.learner, "completed", lesson.activity_iri)) == 1

@@ -96,17 +96,25 @@ def test_forged_study_hours_outside_the_launched_tree_are_refused(client, launch
 
 
 def test_statements_in_the_launched_tree_are_accepted(client, launched):
-    """Rule: the launched activity, an IRI under it (``/``, ``#``, ``?``), or an activity whose
-    ``parent``/``grouping`` context activities name the launched activity, are accepted."""
+    """Rule: the launched activity and IRIs under it (``/``, ``#``, ``?``) are accepted."""
     p = launched
     act = p["activity"]
-    ctx = lambda key: {"registration": REGISTRATION, "contextActivities": {key: [{"id": act}]}}  # noqa: E731
-    batch = [_about(p, act), _about(p, act + "/page/2"), _about(p, act + "#q1"), _about(p, act + "?step=3"),
-             _about(p, "http://content.example.com/sco/1", context=ctx("parent")),
-             _about(p, "http://content.example.com/sco/2", context=ctx("grouping"))]
+    batch = [_about(p, act), _about(p, act + "/page/2"), _about(p, act + "#q1"), _about(p, act + "?step=3")]
     resp = client.post("/xapi/statements", data=json.dumps(batch), headers=p["headers"])
     assert resp.status_code == 200, resp.get_data(as_text=True)
-    assert _count_statements() == 6
+    assert _count_statements() == 4
+
+
+def test_naming_the_launched_activity_as_parent_does_not_open_other_activities(client, launched):
+    """Rule: context parent/grouping naming the launched activity is not enough -- otherwise the
+    content could name a level exam or a rule's activity as object and have it counted."""
+    p = launched
+    ctx = lambda key: {"registration": REGISTRATION, "contextActivities": {key: [{"id": p["activity"]}]}}  # noqa: E731
+    for key in ("parent", "grouping"):
+        forged = _about(p, p["exam"], PASSED, context=ctx(key), result={"score": {"scaled": 1.0}})
+        resp = client.post("/xapi/statements", data=json.dumps([forged]), headers=p["headers"])
+        assert resp.status_code == 403, key
+    assert _count_statements() == 0
 
 
 def test_launch_credentials_may_not_name_other_objects(client, launched):

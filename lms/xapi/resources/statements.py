@@ -64,26 +64,15 @@ def in_launched_tree(iri, root: str) -> bool:
     return iri.startswith(root) and (root[-1] in "/#?" or iri[len(root)] in "/#?")
 
 
-def _names_launched_activity(context, root: str) -> bool:
-    """Whether ``context.contextActivities.parent`` or ``grouping`` holds the launched activity."""
-    ca = context.get("contextActivities") if isinstance(context, dict) else None
-    if not root or not isinstance(ca, dict):
-        return False
-    for key in ("parent", "grouping"):
-        value = ca.get(key)
-        for activity in (value if isinstance(value, list) else [value]):
-            if isinstance(activity, dict) and activity.get("id") == root:
-                return True
-    return False
-
-
 def _check_launch(x: XRequest, statements: list) -> None:
     """Launch credentials (DESIGN 8): bound to one learner, one registration and one activity tree.
 
     The learner holds the credential (it is on the launch URL), so every statement must be about
     that learner, in that registration, with as object the launched activity or an activity under
-    it (or one whose parent/grouping context activity is the launched one); launch credentials
-    never void. One statement outside these rules refuses the whole batch (403).
+    it (its IRI followed by ``/``, ``#`` or ``?``); launch credentials never void. One statement
+    outside these rules refuses the whole batch (403). Naming the launched activity as context
+    parent or grouping is not enough: the content could then name any activity (a level exam, a
+    rule's activity) as object and have it counted.
     """
     if x.client.actor is None:
         return
@@ -107,7 +96,7 @@ def _check_launch(x: XRequest, statements: list) -> None:
             raise XAPIForbidden(f"statement {i}: launch credentials may not void statements")
         obj = stmt.get("object")
         is_activity = isinstance(obj, dict) and obj.get("objectType", "Activity") == "Activity"
-        if not (is_activity and (in_launched_tree(obj.get("id"), root) or _names_launched_activity(context, root))):
+        if not (is_activity and in_launched_tree(obj.get("id"), root)):
             # Otherwise the learner could report exam passes or study hours for any activity.
             raise XAPIForbidden(f"statement {i}: these credentials may only record statements about the activity "
                                 f"they were launched for ({root}) or an activity under it")
