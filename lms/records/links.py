@@ -129,7 +129,7 @@ def _rows(text: str):
         if not raw.strip():
             continue
         try:
-            cells = next(csv.reader([raw]))
+            cells = next(csv.reader([raw], strict=True))
         except csv.Error:
             yield number, None
             continue
