@@ -50,3 +50,29 @@ def post_form(client, url, data: dict, page: str | None = None):
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+@pytest.fixture
+def system_source(app):
+    """``system_source(name) -> store(statements)``: statements stored as a registered external
+    system (provenance ``system:standard`` with its label), as the LRS records them for an LRS client
+    of a Moodle or Open edX. Used where a fact depends on the source (e.g. ``completed`` totals,
+    which the platform's own statements never count)."""
+    from lms.core.db import db
+    from lms.records.provenance import SYSTEM, Source
+    from lms.xapi.credentials import create_client
+    from lms.xapi.storage import store_statements
+
+    def factory(name="Moodle of the school"):
+        client, _key, _secret = create_client(name, ["statements/write"])
+        db.session.commit()
+        source = Source(SYSTEM, client_id=client.id, label=name, trust_level="standard")
+
+        def store(statements):
+            result = store_statements(statements, version="1.0.3", authority=client.authority, source=source)
+            db.session.commit()
+            return result
+
+        return store
+
+    return factory
