@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -27,6 +28,8 @@ admin_bp = Blueprint("records_admin", __name__, url_prefix="/admin/records")
 account_bp = Blueprint("records_account", __name__, url_prefix="/account")
 
 PAGE_SIZE = 50
+
+log = logging.getLogger("lms.records")
 
 
 def may_view(user) -> bool:
@@ -187,8 +190,9 @@ def policy():
         changed = trust.update_policy(trust=wanted, limits={
             "study_time.max_statement_seconds": float(form.max_statement_hours.data) * 3600,
             "study_time.max_daily_seconds": float(form.max_daily_hours.data) * 3600}, by=user)
-        if changed:
-            current_app.logger.info("records policy changed by user %s: %s", user.id, ", ".join(changed))
+        if changed:  # the rows keep the last change of each setting; the log keeps every change
+            log.info("trust policy changed: %s", ", ".join(f"{n}={_setting_value(n)}" for n in changed),
+                     extra={"event": "records_policy_changed", "user_id": user.id})
         return changed
 
     outcome = submit(form, action)
@@ -201,6 +205,10 @@ def policy():
                            field_name=trust_field_name, source_labels=links.SOURCE_LABELS,
                            fact_labels=links.FACT_LABELS, changes=changes, setting_label=_setting_label,
                            read_only=not user.is_system_admin), outcome.status
+
+
+def _setting_value(name: str):
+    return trust.limit(name) if name in trust.DEFAULT_LIMITS else trust.allowed(*name[len("trust."):].rsplit(".", 1))
 
 
 def _setting_label(name: str) -> str:
