@@ -141,6 +141,7 @@ def test_cli_import_links_all_or_nothing(app, runner, create_user, tmp_path):
     assert result.exit_code != 0
     assert "line 3" in result.output and "第 3 行" in result.output
     assert "No user has the login ghost@example.com" in result.output
+    assert "没有登录名为 ghost@example.com 的用户" in result.output
     assert user_id_for_key(f"account:{MOODLE}|1") is None
     good = tmp_path / "good.csv"
     good.write_bytes(f"\ufeffhomePage,account name,login\n{MOODLE},1,a@example.com\n".encode("utf-8"))
