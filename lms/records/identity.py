@@ -227,22 +227,41 @@ def link(user, keys, *, source: str, by=None) -> list[str]:
         if owners.get(key) not in (None, user.id):
             raise IdentityError(_msg("This identity is already linked to another account."))
     new = [k for k in keys if owners.get(k) is None and k != own]
-    for key in new:
-        # A SAVEPOINT so that a concurrent link of the same key fails alone, as a clear error.
-        try:
+    linked_by = getattr(by, "id", None)
+
+    def row(key):
+        return {"key_hash": key_hash(key), "learner_key": key, "user_id": user.id, "source": source,
+                "linked_by_id": linked_by, "created_at": utcnow()}
+
+    # All new keys in one SAVEPOINT (the usual case: thousands of CSV lines in one statement)...
+    try:
+        if new:
             with db.session.begin_nested():
-                db.session.add(LearnerIdentity(key_hash=key_hash(key), learner_key=key, user_id=user.id,
-                                               source=source, linked_by_id=getattr(by, "id", None),
-                                               created_at=utcnow()))
-        except sa.exc.IntegrityError:
-            if user_id_for_key(key) != user.id:
-                raise IdentityError(_msg("This identity is already linked to another account.")) from None
-            new = [k for k in new if k != key]
-            continue
-        count = db.session.scalar(sa.select(sa.func.count()).select_from(StatementFact)
-                                  .where(StatementFact.learner_hash == key_hash(key)))
-        db.session.add(IdentityLinkLog(learner_key=key, user_id=user.id, action="link", source=source,
-                                       statements=count or 0, actor_id=getattr(by, "id", None), created_at=utcnow()))
+                db.session.execute(sa.insert(LearnerIdentity), [row(k) for k in new])
+    except sa.exc.IntegrityError:
+        # ... and when a concurrent link of one of them won, one SAVEPOINT per key, so that the
+        # conflicting key fails alone, as a clear error (or is skipped when it is this user's).
+        inserted = []
+        for key in new:
+            try:
+                with db.session.begin_nested():
+                    db.session.execute(sa.insert(LearnerIdentity), [row(key)])
+            except sa.exc.IntegrityError:
+                if user_id_for_key(key) != user.id:
+                    raise IdentityError(_msg("This identity is already linked to another account.")) from None
+                continue
+            inserted.append(key)
+        new = inserted
+    counts: dict[str, int] = {}
+    hashes = [key_hash(k) for k in new]
+    for i in range(0, len(hashes), 500):
+        counts.update(db.session.execute(
+            sa.select(StatementFact.learner_hash, sa.func.count()).where(StatementFact.learner_hash.in_(hashes[i:i + 500]))
+            .group_by(StatementFact.learner_hash)).all())
+    if new:
+        db.session.execute(sa.insert(IdentityLinkLog), [
+            {"learner_key": k, "user_id": user.id, "action": "link", "source": source,
+             "statements": counts.get(key_hash(k), 0), "actor_id": linked_by, "created_at": utcnow()} for k in new])
     db.session.flush()
     if new:
         send_after_commit(identity_linked, user, keys=list(new), source=source)
