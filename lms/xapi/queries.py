@@ -183,19 +183,26 @@ def _referring(query: StatementQuery, agent_pk, verb_pk, activity_pk, authority_
     (``target_id`` set): its cost grows with the number of StatementRef statements in the
     window, not with the whole store.
     """
-    seed = sa.select(Statement.pk.label("start_pk"), Statement.target_id.label("target_id")).where(
-        Statement.target_id.is_not(None), Statement.voided.is_(False), Statement.stored <= bound)
-    if authority_pk is not None:
-        seed = seed.where(Statement.authority_pk == authority_pk)
-    if query.since is not None:
-        seed = seed.where(Statement.stored > query.since)
-    if query.until is not None:
-        seed = seed.where(Statement.stored <= query.until)
-    if cursor is not None:
-        key = sa.tuple_(Statement.stored, Statement.pk)
-        after = sa.tuple_(sa.literal(cursor[0], UTCDateTime()), sa.literal(cursor[1], sa.BigInteger()))
-        seed = seed.where(key > after if query.ascending else key < after)
-    chain = seed.cte("statement_ref_chain", recursive=True)
+    def referring(*kind):
+        seed = sa.select(Statement.pk.label("start_pk"), Statement.target_id.label("target_id")).where(
+            *kind, Statement.voided.is_(False), Statement.stored <= bound)
+        if authority_pk is not None:
+            seed = seed.where(Statement.authority_pk == authority_pk)
+        if query.since is not None:
+            seed = seed.where(Statement.stored > query.since)
+        if query.until is not None:
+            seed = seed.where(Statement.stored <= query.until)
+        if cursor is not None:
+            key = sa.tuple_(Statement.stored, Statement.pk)
+            after = sa.tuple_(sa.literal(cursor[0], UTCDateTime()), sa.literal(cursor[1], sa.BigInteger()))
+            seed = seed.where(key > after if query.ascending else key < after)
+        return seed
+
+    # Two seeds, each on its own index: StatementRef statements (the partial index
+    # ix_xapi_statements_refs_stored) and voiding statements (the voids_id index; few).
+    seeds = sa.union_all(referring(Statement.target_id.is_not(None), Statement.voids_id.is_(None)),
+                         referring(Statement.voids_id.is_not(None))).subquery("seeds")
+    chain = sa.select(seeds.c.start_pk, seeds.c.target_id).cte("statement_ref_chain", recursive=True)
     step = sa.orm.aliased(Statement)
     # UNION (not UNION ALL): a pair already seen ends the walk, so a cycle of references terminates.
     chain = chain.union(sa.select(chain.c.start_pk, step.target_id)
