@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import time
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -201,8 +202,8 @@ def test_a_statement_sent_again_by_an_overlapping_run_is_counted_once(app, remot
 
 
 def test_a_403_pauses_the_destination_as_credentials_refused(app, remote, forward_config, runner, quiet):  # noqa: F811
-    """Communication 3.5 / IEEE 9274.1.1 "Security": 403 means these credentials may not do
-    this (e.g. the remote's client lacks write scope). Nothing about the statement: the
+    """1.0.3 Communication 3.2 "Error Codes": 403 means the request is not allowed for these
+    credentials (e.g. the remote's client lacks write scope). Nothing about the statement: the
     destination pauses, reads ``refused``, and no row spends an attempt or becomes a dead letter."""
     forward_config([dest(remote)], LMS_XAPI_FORWARD_PAUSE_MAX=0.001)
     ids = record_n(3)
@@ -313,7 +314,7 @@ def test_cli_and_page_do_not_say_paused_until_a_past_time_or_due_now_while_pause
     db.session.commit()
     out = runner.invoke(args=["lrs", "forward", "status"]).output
     assert "paused until" not in out
-    forwarding.enqueue([{"id": i, **make_statement(1)} for i in (str(__import__("uuid").uuid4()),)])
+    forwarding.enqueue([{"id": str(uuid.uuid4()), **make_statement(1)}])
     h = forwarding._health("remote")
     h.paused_until = utcnow() + dt.timedelta(minutes=5)
     h.consecutive_failures, h.last_failure_at = 1, utcnow()
