@@ -52,11 +52,13 @@ def forward_status():
         click.echo("no destinations configured (LMS_XAPI_FORWARD)")
     for s in rows:
         h = s.health
+        # While paused nothing is "due": the rows wait for the pause, whatever their own time says.
+        waiting = f"(waiting for the pause: {s.due})" if s.paused else f"(due {s.due})"
         click.echo(f"{s.destination.name}: {s.state}  endpoint={s.destination.endpoint}  backlog={s.backlog} "
-                   f"(due {s.due})  dead={s.dead}  delivered={h.delivered_total if h else 0}")
+                   f"{waiting}  dead={s.dead}  delivered={h.delivered_total if h else 0}")
         if h is not None:
             click.echo(f"  last success: {h.last_success_at or '-'}  last failure: {h.last_failure_at or '-'}"
-                       + (f"  paused until: {h.paused_until}" if h.paused_until else ""))
+                       + (f"  paused until: {h.paused_until}" if s.paused else ""))
             if h.last_error:
                 click.echo(f"  last error: {h.last_error}")
 

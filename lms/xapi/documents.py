@@ -2,15 +2,24 @@
 
 One table for the three kinds. A document is found by the SHA-1 of its full key (kind,
 activity, agent, registration, document id). ETags are the quoted SHA-1 of the content.
-``If-Match`` / ``If-None-Match`` are honoured on every kind (412 when they do not hold); a PUT
-on an existing activity or agent profile with neither header is a 409, as 1.0.3 section 2.1.3
-says ("Concurrency" applies to the profile resources; the state resource is exempt, and tincan
-1.0.0's ``save_state`` relies on that). POST merges JSON objects (top-level keys) and refuses
-anything else with 400.
+``If-Match`` / ``If-None-Match`` are honoured on every kind (412 when they do not hold). How
+much a PUT *without* either header is trusted depends on the resource and the version
+(:class:`Precondition`, chosen by each resource module):
+
+* 1.0.3 Communication 3.1 "Concurrency": a client MUST send one of them on a PUT to the activity
+  or agent profile resource; without one, an existing document is a 409 and a new one a 400
+  (as the ADL reference LRS answers). The state resource is exempt in 1.0.x, and tincan 1.0.0's
+  ``save_state`` relies on that.
+* IEEE 9274.1.1 (2.0.0) "Concurrency": the requirement covers every document resource, state
+  included: a PUT without either header over an existing document is a 409 and changes nothing;
+  a new document may be created without one.
+
+POST merges JSON objects (top-level keys) and refuses anything else with 400.
 """
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import json
 import uuid
@@ -25,6 +34,17 @@ from lms.xapi.models import Document
 from lms.xapi.shared_rows import ensure_activities, ensure_agents
 
 KINDS = ("state", "activity_profile", "agent_profile")
+
+
+class Precondition(enum.Enum):
+    """What a PUT without ``If-Match`` / ``If-None-Match`` gets (see the module docstring)."""
+
+    #: Nothing special: it creates or replaces (1.0.x state resource).
+    NONE = "none"
+    #: 409 over an existing document; creating a new one is fine (2.0.0, every document resource).
+    EXISTING = "existing"
+    #: 409 over an existing document, 400 for a new one (1.0.3 activity and agent profiles).
+    ALWAYS = "always"
 
 
 @dataclass(frozen=True)
@@ -102,14 +122,17 @@ def _is_json(content_type: str) -> bool:
 
 def put(scope: DocumentScope, document_id: str, content: bytes, content_type: str, *,
         if_match: str | None = None, if_none_match: str | None = None, merge: bool = False,
-        require_precondition: bool = False) -> Document:
+        precondition: Precondition = Precondition.NONE) -> Document:
     """Create or replace (``merge=False``) or merge into (``merge=True``, POST) a document."""
     existing = get(scope, document_id)
     check_preconditions(existing, if_match, if_none_match)
-    if (require_precondition and not merge and existing is not None and if_match is None
-            and if_none_match is None):
-        raise XAPIConflict("this document exists: send If-Match with its ETag (or If-None-Match: *) "
-                           "to change it")
+    if not merge and precondition is not Precondition.NONE and if_match is None and if_none_match is None:
+        if existing is not None:
+            raise XAPIConflict("this document exists: send If-Match with its ETag (or If-None-Match: *) "
+                               "to change it")
+        if precondition is Precondition.ALWAYS:
+            raise XAPIValidationError("a PUT to this resource needs If-Match or If-None-Match "
+                                      "(If-None-Match: * to create the document)", path="If-None-Match")
     content_type = (content_type or "application/octet-stream")[:255]
     if merge:
         if not _is_json(content_type):

@@ -37,9 +37,11 @@ def _ids_agent(obj):
 
 
 def _ids_activity(obj):
+    """1.0.3 Communication 2.1.3 (``format=ids``): an Activity is reduced to its ``id``, the
+    minimum that identifies it; ``objectType`` "Activity" is the default and adds nothing."""
     if not isinstance(obj, dict):
         return obj
-    return {"objectType": "Activity", "id": obj.get("id")}
+    return {"id": obj.get("id")}
 
 
 def _ids_object(obj):

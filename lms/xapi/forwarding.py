@@ -20,10 +20,34 @@ How a statement travels:
    never duplicates it on the remote), deletes the row on success and otherwise records the
    reason on that row alone: a permanent 4xx makes it a dead letter at once; a transient failure
    backs off exponentially with jitter and becomes a dead letter after
-   ``LMS_XAPI_FORWARD_MAX_ATTEMPTS`` attempts. While a destination is unreachable, its health row
-   pauses it (with backoff) instead of burning the attempts of every queued row.
+   ``LMS_XAPI_FORWARD_MAX_ATTEMPTS`` attempts. While a destination is unreachable, or refuses our
+   credentials (401, 403), its health row pauses it (with backoff) instead of burning the
+   attempts of every queued row.
 4. Administrators see each destination's health, backlog and dead letters, and resend them
    (:mod:`lms.xapi.admin_views`, ``flask --app lms lrs forward status|retry``).
+
+Deliberate choices:
+
+* **Version.** Each statement goes out under the version it was stored with when the remote
+  speaks it: a delivery run reads the remote's ``about`` once (:func:`choose_version`). A
+  statement stored under 2.0.0 sent to a 1.0.x-only remote goes out as 1.0.3 (most 2.0.0
+  statements are valid 1.0.3 ones); one the remote refuses (e.g. it uses ``contextAgents``)
+  becomes a dead letter whose reason says so. A 1.0.x statement to a 2.0.0-only remote goes
+  out as 2.0.0. When ``about`` cannot be read, the destination's configured ``version`` is used.
+* **Attachments.** A statement whose attachment contents are stored here is sent as
+  ``multipart/mixed`` with those parts (Communication 1.5.2), like a client would; one whose
+  attachments are all ``fileUrl`` references goes as JSON.
+* **Health.** Each outcome keeps the time it happened, so a batch that delivers some statements
+  and then fails records a success *before* the failure; a destination whose last attempt failed
+  reads ``failing`` (or ``refused`` after a 401/403) until a later success, never ``ok``.
+* **Counting.** ``delivered_total`` is raised by one ``UPDATE ... SET delivered_total =
+  delivered_total + n`` counting only the rows this run still held and deleted, so overlapping
+  runs neither lose counts nor count a statement twice.
+* **Leases.** A batch is leased for ``LMS_XAPI_FORWARD_LEASE`` seconds (at least the longest one
+  statement can take: four timeouts), renewed while it is being sent; a worker that dies
+  without warning (SIGKILL, power loss) holds its rows for at most that long. A run stopped by an
+  exception, ``SystemExit`` or ``KeyboardInterrupt`` (a worker's shutdown) releases its unsent
+  rows at once.
 
 Why not the tincan client as is: see :class:`ForwardingClient`.
 """
@@ -72,6 +96,9 @@ SETTINGS = {
     "LMS_XAPI_FORWARD_TASK_SECONDS": 50.0,
     #: Interval of the periodic delivery task, in seconds.
     "LMS_XAPI_FORWARD_INTERVAL": 60.0,
+    #: Lease of a claimed batch, in seconds (at least 4 timeouts); renewed while the batch is
+    #: sent, so a crashed worker's statements are due again at most this long after it died.
+    "LMS_XAPI_FORWARD_LEASE": 60.0,
 }
 
 PENDING = "pending"
@@ -79,10 +106,13 @@ DEAD = "dead"
 STATES = (PENDING, DEAD)
 
 #: Statuses after which the same request may succeed later. Any other 4xx is permanent.
-TRANSIENT_STATUSES = frozenset({401, 403, 404, 408, 425, 429})
+TRANSIENT_STATUSES = frozenset({404, 408, 425, 429})
 #: Failures that say nothing about the statement, only about the destination (unreachable,
 #: credentials refused): they pause the destination and do not count as an attempt of the row.
-DESTINATION_STATUSES = frozenset({401})
+DESTINATION_STATUSES = frozenset({401, 403})
+#: The remote refused our credentials (401) or their scope (403): the destination's state reads
+#: ``refused`` until a statement gets through, and nothing is spent meanwhile.
+REFUSED_STATUSES = frozenset({401, 403})
 
 
 # --- Models ----------------------------------------------------------------------------------
@@ -145,6 +175,8 @@ class ForwardingDestination(db.Model):
     paused_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     #: Statements delivered since the destination was first used.
     delivered_total: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
+    #: HTTP status of the last failure (none when the remote could not be reached).
+    last_failure_status: Mapped[int | None] = mapped_column()
 
 
 # --- Configuration ---------------------------------------------------------------------------
@@ -351,6 +383,7 @@ class ForwardingClient(RemoteLRS):
             self._conn = None
 
     def _send_request(self, request: HTTPRequest) -> LRSResponse:
+        # A request may name its own version (per statement); otherwise the destination's.
         headers = {"X-Experience-API-Version": self.version}
         if self.auth is not None:
             headers["Authorization"] = self.auth
@@ -380,17 +413,22 @@ class ForwardingClient(RemoteLRS):
             self.close()
         return LRSResponse(success=200 <= response.status < 300, request=request, response=response, data=data)
 
-    def put_statement(self, statement_id: str, body: bytes) -> LRSResponse:
-        """PUT one statement by id (idempotent: a retry cannot create a second copy)."""
+    def put_statement(self, statement_id: str, body: bytes, content_type: str = "application/json",
+                      version: str | None = None) -> LRSResponse:
+        """PUT one statement by id (idempotent: a retry cannot create a second copy), as JSON or
+        as multipart/mixed with its attachments, under ``version`` (default: the destination's)."""
+        headers = {"Content-Type": content_type}
+        if version:
+            headers["X-Experience-API-Version"] = version
         request = HTTPRequest(method="PUT", resource="statements", query_params={"statementId": statement_id},
-                              headers={"Content-Type": "application/json"})
+                              headers=headers)
         request.content = body
         return self._send_request(request)
 
-    def get_statement_json(self, statement_id: str) -> dict | None:
+    def get_statement_json(self, statement_id: str, version: str | None = None) -> dict | None:
         """The remote's statement with this id, or ``None`` when it has none or will not say."""
         request = HTTPRequest(method="GET", resource="statements", query_params={"statementId": statement_id},
-                              headers={})
+                              headers={"X-Experience-API-Version": version} if version else {})
         response = self._send_request(request)
         if response.response.status != 200:
             return None
@@ -419,6 +457,45 @@ def outgoing_body(statement: dict) -> bytes:
     2.0.0 statement). ``authority`` stays, so the remote can tell where it came from."""
     out = {k: v for k, v in statement.items() if k not in ("stored", "version")}
     return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def outgoing_request(statement: dict) -> tuple[bytes, str]:
+    """Body and Content-Type of the PUT for a stored statement: JSON, or -- when contents of its
+    attachments are stored here -- multipart/mixed with the JSON first and each content after it
+    (Communication 1.5.2), so the remote gets what a client would have sent it."""
+    from lms.xapi import attachments
+
+    body = outgoing_body(statement)
+    wanted = [str(a["sha2"]).lower() for a in statement.get("attachments") or ()
+              if isinstance(a, dict) and a.get("sha2")]
+    if not wanted or not attachments.load(wanted):
+        return body, "application/json"
+    return attachments.multipart_body(body, [statement])
+
+
+def statement_family(statement: dict) -> str:
+    """``"2.0.0"`` for a statement stored under 2.0.0, else ``"1.0.3"`` (any 1.0.x)."""
+    return "2.0.0" if str(statement.get("version") or "1.0.0").startswith("2") else "1.0.3"
+
+
+def choose_version(statement: dict, remote_versions: list[str] | None, configured: str) -> str:
+    """The ``X-Experience-API-Version`` to send ``statement`` with (see the module docstring).
+
+    ``remote_versions``: what the remote's ``about`` lists, or ``None`` when it could not be read
+    (then ``configured``, the destination's setting, is used)."""
+    if not remote_versions:
+        return configured
+    speaks_2 = any(v.startswith("2.") for v in remote_versions)
+    speaks_1 = sorted((v for v in remote_versions if v.startswith("1.0.")), key=_version_key)
+    if statement_family(statement) == "2.0.0":
+        return "2.0.0" if speaks_2 or not speaks_1 else ("1.0.3" if "1.0.3" in speaks_1 else speaks_1[-1])
+    if speaks_1:
+        return "1.0.3" if "1.0.3" in speaks_1 else speaks_1[-1]
+    return "2.0.0" if speaks_2 else configured
+
+
+def _version_key(version: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
 
 
 # --- Delivering ------------------------------------------------------------------------------
@@ -481,6 +558,27 @@ def _claim(dest: Destination, batch: int, lease_seconds: float) -> tuple[str, li
     return token, sorted(((rid, str(sid)) for rid, sid in claimed), key=lambda r: order.get(r[0], 0))
 
 
+def _renew(token: str, row_ids: list[int], lease_seconds: float) -> set[int]:
+    """Extend the lease of the rows ``row_ids`` this run still holds; returns those it holds."""
+    F = ForwardingDelivery
+    db.session.execute(sa.update(F).where(F.id.in_(row_ids or [-1]), F.claim == token)
+                       .values(next_attempt_at=utcnow() + dt.timedelta(seconds=lease_seconds))
+                       .execution_options(synchronize_session=False))
+    held = set(db.session.scalars(sa.select(F.id).where(F.id.in_(row_ids or [-1]), F.claim == token)))
+    db.session.commit()
+    return held
+
+
+def lease_seconds(timeout: float | None = None) -> tuple[float, float]:
+    """(lease of a batch, longest time one statement may take) in seconds.
+
+    One statement takes at most four timeouts: its PUT and, after a 409, a GET, each retried once
+    on a dropped keep-alive connection. The lease is never shorter than that and a quarter."""
+    timeout = setting("LMS_XAPI_FORWARD_TIMEOUT") if timeout is None else timeout
+    one = 4 * timeout
+    return max(setting("LMS_XAPI_FORWARD_LEASE"), 1.25 * one), one
+
+
 def _load_statements(ids: list[str]) -> dict[str, dict]:
     from lms.xapi import store
 
@@ -492,6 +590,8 @@ class _Outcome:
     kind: str  # "delivered", "dead", "retry", "pause"
     status: int | None = None
     error: str = ""
+    #: When it happened (a batch's success and its later failure keep their order).
+    at: dt.datetime = field(default_factory=utcnow)
 
 
 def _excerpt(data) -> str:
@@ -499,9 +599,12 @@ def _excerpt(data) -> str:
     return " ".join(text.split())[:300]
 
 
-def _send_one(client: ForwardingClient, statement_id: str, statement: dict) -> _Outcome:
+def _send_one(client: ForwardingClient, statement_id: str, statement: dict,
+              remote_versions: list[str] | None = None, request: tuple[bytes, str] | None = None) -> _Outcome:
+    version = choose_version(statement, remote_versions, client.version)
+    body, content_type = request if request is not None else outgoing_request(statement)
     try:
-        response = client.put_statement(statement_id, outgoing_body(statement))
+        response = client.put_statement(statement_id, body, content_type, version)
     except (socket.timeout, TimeoutError) as exc:
         return _Outcome("retry", None, f"timeout: {exc or 'no answer'}")
     except (OSError, http.client.HTTPException) as exc:
@@ -515,16 +618,22 @@ def _send_one(client: ForwardingClient, statement_id: str, statement: dict) -> _
         # for a repeat of what it already has, e.g. when our earlier PUT succeeded but its answer
         # was lost. Look: the same statement means delivered; a different one is a dead letter.
         try:
-            remote = client.get_statement_json(statement_id)
+            remote = client.get_statement_json(statement_id, version)
         except (OSError, http.client.HTTPException):
             remote = None
         if remote is not None and not _same_statement(remote, statement):
             return _Outcome("dead", status, "the remote holds a different statement with this id (409)")
         return _Outcome("delivered", status, "the remote already had it (409)")
+    if status in REFUSED_STATUSES:
+        what = "credentials" if status == 401 else "credentials' scope (statements/write needed)"
+        return _Outcome("pause", status, f"credentials refused: the remote refused our {what}; {message}")
     if status in DESTINATION_STATUSES:
         return _Outcome("pause", status, message)
     if status >= 500 or status in TRANSIENT_STATUSES:
         return _Outcome("retry", status, message)
+    if version != statement_family(statement):
+        message = (f"stored under xAPI {statement_family(statement)}, sent as {version} (the remote does not "
+                   f"speak {statement_family(statement)}): {message}")
     return _Outcome("dead", status, message)
 
 
@@ -537,53 +646,90 @@ def _same_statement(a: dict, b: dict) -> bool:
     return key(a) == key(b)
 
 
-def _pause(health: ForwardingDestination, now, error: str, status: int | None) -> None:
+def _pause(health: ForwardingDestination, failure: _Outcome) -> None:
     health.consecutive_failures = (health.consecutive_failures or 0) + 1
-    health.last_failure_at = now
-    health.last_error = error
+    health.last_failure_at = failure.at
+    health.last_failure_status = failure.status
+    health.last_error = failure.error
     delay = backoff_delay(health.consecutive_failures, setting("LMS_XAPI_FORWARD_BACKOFF_BASE"),
                           setting("LMS_XAPI_FORWARD_PAUSE_MAX"))
-    health.paused_until = now + dt.timedelta(seconds=delay)
+    health.paused_until = failure.at + dt.timedelta(seconds=delay)
+
+
+def _remote_versions(client: ForwardingClient) -> list[str] | None:
+    """What the remote's ``about`` lists, or ``None`` when it cannot be read (see choose_version)."""
+    try:
+        versions = client.remote_versions()
+    except (ForwardingError, OSError, http.client.HTTPException, ValueError, AttributeError):
+        return None
+    return [v for v in versions if isinstance(v, str)] or None
 
 
 def _deliver_batch(dest: Destination, client: ForwardingClient, report: DeliveryReport,
-                   deadline: float | None = None) -> bool:
+                   deadline: float | None = None, remote_versions: list[str] | None = None) -> bool:
     """Send one batch of ``dest``; False when there was nothing to send or the batch stopped.
 
-    Past ``deadline`` (``time.monotonic()``) no further row is sent; the rest is released."""
+    Past ``deadline`` (``time.monotonic()``) no further row is sent; the rest is released, as it
+    is when the run is interrupted by any exception (a worker shutting down included)."""
     batch = setting("LMS_XAPI_FORWARD_BATCH")
-    timeout = setting("LMS_XAPI_FORWARD_TIMEOUT")
-    token, claimed = _claim(dest, batch, lease_seconds=batch * timeout + 60)
+    lease, one = lease_seconds()
+    token, claimed = _claim(dest, batch, lease_seconds=lease)
     if not claimed:
         return False
+    renewed_at = time.monotonic()
     statements = _load_statements([sid for _rid, sid in claimed])
+    requests = {sid: outgoing_request(st) for sid, st in statements.items()}
     db.session.commit()  # no transaction stays open while we talk to the remote
     outcomes: dict[int, _Outcome] = {}
     stopped = False
-    for rid, sid in claimed:
-        if deadline is not None and time.monotonic() > deadline:
-            stopped = True
-            break
-        statement = statements.get(sid)
-        if statement is None:
-            outcomes[rid] = _Outcome("dead", None, "the statement is not in the store")
-            continue
-        outcome = _send_one(client, sid, statement)
-        outcomes[rid] = outcome
-        if outcome.kind in ("retry", "pause"):
-            # The remote is in trouble: stop this batch (the rest is released untouched) and
-            # pause the destination; the failed row moves back in the queue, so a statement that
-            # always fails cannot hold up the others.
-            stopped = True
-            break
+    try:
+        for rid, sid in claimed:
+            if deadline is not None and time.monotonic() > deadline:
+                stopped = True
+                break
+            if time.monotonic() - renewed_at > (lease - one) / 2:
+                # Keep the lease of the whole batch (sent rows are recorded at its end) ahead of
+                # the slowest possible next statement; a row another run took meanwhile (our
+                # lease ran out) is no longer ours to send.
+                held = _renew(token, [r for r, _s in claimed], lease)
+                renewed_at = time.monotonic()
+                if rid not in held:
+                    stopped = True
+                    break
+            statement = statements.get(sid)
+            if statement is None:
+                outcomes[rid] = _Outcome("dead", None, "the statement is not in the store")
+                continue
+            outcome = _send_one(client, sid, statement, remote_versions, requests.get(sid))
+            outcomes[rid] = outcome
+            if outcome.kind in ("retry", "pause"):
+                # The remote is in trouble: stop this batch (the rest is released untouched) and
+                # pause the destination; the failed row moves back in the queue, so a statement that
+                # always fails cannot hold up the others.
+                stopped = True
+                break
+    except BaseException:
+        # Interrupted (an error, or the worker shutting down): record what was sent and release
+        # the rest now rather than after the lease.
+        db.session.rollback()
+        try:
+            _record_outcomes(dest, token, claimed, outcomes, report)
+        except Exception:  # pragma: no cover - the lease brings the rows back anyway
+            db.session.rollback()
+            log.exception("xAPI forwarding to %s: could not release an interrupted batch", dest.name)
+        raise
     _record_outcomes(dest, token, claimed, outcomes, report)
     return not stopped
 
 
 def _record_outcomes(dest: Destination, token: str, claimed, outcomes: dict[int, _Outcome],
                      report: DeliveryReport) -> None:
-    """Write what happened to one batch (a few statements, whatever the batch size) and commit."""
+    """Write what happened to one batch (a few statements, whatever the batch size) and commit.
+
+    Only rows this run still holds (``claim == token``) are changed or counted: a row whose lease
+    ran out and that another run took is that run's to record."""
     F = ForwardingDelivery
+    D = ForwardingDestination
     now = utcnow()
     max_attempts = setting("LMS_XAPI_FORWARD_MAX_ATTEMPTS")
     base, cap = setting("LMS_XAPI_FORWARD_BACKOFF_BASE"), setting("LMS_XAPI_FORWARD_BACKOFF_MAX")
@@ -591,10 +737,16 @@ def _record_outcomes(dest: Destination, token: str, claimed, outcomes: dict[int,
     delivered = [rid for rid, o in outcomes.items() if o.kind == "delivered"]
     released = [rid for rid, _sid in claimed if rid not in outcomes]
     if delivered:
-        db.session.execute(sa.delete(F).where(F.id.in_(delivered)).execution_options(synchronize_session=False))
-        health.delivered_total = (health.delivered_total or 0) + len(delivered)
-        health.last_success_at = now
-        report.delivered += len(delivered)
+        count = db.session.execute(sa.delete(F).where(F.id.in_(delivered), F.claim == token)
+                                   .execution_options(synchronize_session=False)).rowcount
+        if count:
+            # One UPDATE in the database, not a read then a write: overlapping runs add up.
+            db.session.execute(sa.update(D).where(D.name == dest.name)
+                               .values(delivered_total=D.delivered_total + count)
+                               .execution_options(synchronize_session=False))
+            db.session.refresh(health, ["delivered_total"])
+        health.last_success_at = max(o.at for rid, o in outcomes.items() if o.kind == "delivered")
+        report.delivered += count
     if released:
         # Not tried (the batch stopped): back in the queue as they were, no attempt counted.
         db.session.execute(sa.update(F).where(F.id.in_(released), F.claim == token)
@@ -603,7 +755,7 @@ def _record_outcomes(dest: Destination, token: str, claimed, outcomes: dict[int,
     for row in db.session.scalars(sa.select(F).where(F.id.in_(list(failed) or [-1]), F.claim == token)):
         outcome = failed[row.id]
         row.claim = None
-        row.last_attempt_at, row.last_status, row.last_error = now, outcome.status, outcome.error
+        row.last_attempt_at, row.last_status, row.last_error = outcome.at, outcome.status, outcome.error
         if outcome.kind == "pause":
             # The destination failed, not the statement: no attempt counted, due again at once
             # (the destination's pause decides when).
@@ -624,12 +776,13 @@ def _record_outcomes(dest: Destination, token: str, claimed, outcomes: dict[int,
                 report.retried += 1
     failure = next((o for o in outcomes.values() if o.kind in ("retry", "pause")), None)
     if failure is not None:
-        _pause(health, now, failure.error, failure.status)
+        _pause(health, failure)
     elif delivered:
         health.consecutive_failures, health.paused_until = 0, None
     dead = [o for o in outcomes.values() if o.kind == "dead"]
     if dead and failure is None:
-        health.last_failure_at, health.last_error = now, dead[-1].error
+        health.last_failure_at, health.last_error = dead[-1].at, dead[-1].error
+        health.last_failure_status = dead[-1].status
     db.session.commit()
 
 
@@ -649,15 +802,24 @@ def deliver(only: str | None = None, *, ignore_pause: bool = False, time_budget:
         if not ignore_pause and health is not None and health.paused_until and health.paused_until > utcnow():
             report.skipped_destinations.append(dest.name)
             continue
+        if not _has_due(dest):
+            continue
         client = ForwardingClient(dest, timeout=setting("LMS_XAPI_FORWARD_TIMEOUT"))
         try:
+            versions = _remote_versions(client)  # once per run and destination (choose_version)
             while time.monotonic() - started < budget:
-                if not _deliver_batch(dest, client, report, deadline=started + budget):
+                if not _deliver_batch(dest, client, report, deadline=started + budget, remote_versions=versions):
                     break
         finally:
             client.close()
     db.session.commit()
     return report
+
+
+def _has_due(dest: Destination) -> bool:
+    F = ForwardingDelivery
+    return db.session.scalar(sa.select(F.id).where(F.destination == dest.name, F.state == PENDING,
+                                                   F.next_attempt_at <= utcnow()).limit(1)) is not None
 
 
 # --- Operations for administrators ------------------------------------------------------------
@@ -666,7 +828,8 @@ def deliver(only: str | None = None, *, ignore_pause: bool = False, time_budget:
 def check_destination(dest: Destination) -> tuple[bool, str]:
     """Ask the destination's ``about`` resource which versions it speaks (no statement is sent).
 
-    Returns ``(ok, message)``: ok when it answers and lists the version we send."""
+    Returns ``(ok, message)``: ok when it answers and lists a version we can send (1.0.x or 2.0.0;
+    each statement goes out under its own version where the remote speaks it, see choose_version)."""
     client = ForwardingClient(dest, timeout=setting("LMS_XAPI_FORWARD_TIMEOUT"))
     try:
         versions = client.remote_versions()
@@ -676,8 +839,8 @@ def check_destination(dest: Destination) -> tuple[bool, str]:
         return False, f"unreachable: {type(exc).__name__}: {exc}"
     finally:
         client.close()
-    if dest.version not in versions:
-        return False, f"the remote speaks {', '.join(versions) or 'no version'}, not {dest.version}"
+    if not any(str(v).startswith(("1.0.", "2.0.")) for v in versions):
+        return False, f"the remote speaks {', '.join(map(str, versions)) or 'no version'}, not 1.0.x or 2.0.0"
     return True, f"the remote speaks {', '.join(versions)}"
 
 
@@ -694,16 +857,27 @@ class DestinationStatus:
     health: ForwardingDestination | None
 
     @property
+    def paused(self) -> bool:
+        """Nothing is sent before ``health.paused_until`` (in the future)."""
+        h = self.health
+        return bool(h is not None and h.paused_until and h.paused_until > utcnow())
+
+    @property
     def state(self) -> str:
-        """``ok``, ``failing`` (last attempt failed), ``paused`` or ``unused``."""
+        """``unused``; ``refused`` (the remote refused our credentials or their scope: 401/403,
+        paused until someone fixes them or the pause ends); ``paused`` (unreachable or failing:
+        nothing is sent until the pause ends); ``failing`` (the last attempt failed and none has
+        succeeded since, pause over); ``ok``."""
         h = self.health
         if h is None or (h.last_success_at is None and h.last_failure_at is None):
             return "unused"
-        if h.paused_until and h.paused_until > utcnow():
+        failing = bool(h.consecutive_failures) or bool(
+            h.last_failure_at and (h.last_success_at is None or h.last_failure_at > h.last_success_at))
+        if failing and h.consecutive_failures and h.last_failure_status in REFUSED_STATUSES:
+            return "refused"
+        if self.paused:
             return "paused"
-        if h.last_failure_at and (h.last_success_at is None or h.last_failure_at > h.last_success_at):
-            return "failing"
-        return "ok"
+        return "failing" if failing else "ok"
 
 
 def status(name: str | None = None) -> list[DestinationStatus]:

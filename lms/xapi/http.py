@@ -200,7 +200,13 @@ def cors_origins(app) -> list[str]:
 
 
 def add_common_headers(response):
-    """Version and CORS headers on every ``/xapi/`` response (errors included)."""
+    """Version and CORS headers on every ``/xapi/`` response (errors included).
+
+    The version answered is the family the request asked for. A request without a usable
+    header (refused with 400 by both specifications, ``about`` excepted) is answered as 1.0.3,
+    unless its header names a 2.x version. Both versions give the same answer (400), so either
+    label is true; 1.0.3 is the one every 1.0.x client understands, and a client that omits the
+    header is far likelier to be an old 1.0.x one. The error message lists the versions to send."""
     x = getattr(g, "xapi_request", None)
     family = x.version if x is not None and x.version else VERSION_1
     if request.headers.get("X-Experience-API-Version", "").startswith("2") and (x is None or x.version is None):

@@ -169,42 +169,65 @@ def run(query: StatementQuery, *, cursor: tuple | None = None, bound: dt.datetim
 
 
 def _referring(query: StatementQuery, agent_pk, verb_pk, activity_pk, authority_pk, cursor, bound, limit):
-    """Communication 2.1.3 "Filter Conditions for StatementRefs": a statement that targets a
-    statement matching the filters (through a StatementRef object, voiding statements excepted)
-    matches them too. ``since``, ``until``, the cursor and ``read/mine`` apply to the referring
-    statement. One level of reference is followed (not chains of references).
+    """1.0.3 Communication 2.1.3 "Filter Conditions for StatementRefs" (IEEE 9274.1.1 the same): a
+    statement that targets a statement matching the filters, through a StatementRef object,
+    matches them too, and so does one that targets *that* one: the chain of references is
+    followed to its end (a cycle of references stops where it repeats).
+
+    Communication 2.1.4 "Voided Statements": a voided statement is never returned, but statements
+    that target it are, under the filters it would have matched -- "This includes the voiding
+    Statement". So voiding statements refer like any other, and a voided target still matches.
+    ``since``, ``until``, the cursor and ``read/mine`` apply to the referring statement.
+
+    The chain is walked by a recursive query seeded with the referring statements in the window
+    (``target_id`` set): its cost grows with the number of StatementRef statements in the
+    window, not with the whole store.
     """
+    def referring(*kind):
+        seed = sa.select(Statement.pk.label("start_pk"), Statement.target_id.label("target_id")).where(
+            *kind, Statement.voided.is_(False), Statement.stored <= bound)
+        if authority_pk is not None:
+            seed = seed.where(Statement.authority_pk == authority_pk)
+        if query.since is not None:
+            seed = seed.where(Statement.stored > query.since)
+        if query.until is not None:
+            seed = seed.where(Statement.stored <= query.until)
+        if cursor is not None:
+            key = sa.tuple_(Statement.stored, Statement.pk)
+            after = sa.tuple_(sa.literal(cursor[0], UTCDateTime()), sa.literal(cursor[1], sa.BigInteger()))
+            seed = seed.where(key > after if query.ascending else key < after)
+        return seed
+
+    # Two seeds, each on its own index: StatementRef statements (the partial index
+    # ix_xapi_statements_refs_stored) and voiding statements (the voids_id index; few).
+    seeds = sa.union_all(referring(Statement.target_id.is_not(None), Statement.voids_id.is_(None)),
+                         referring(Statement.voids_id.is_not(None))).subquery("seeds")
+    chain = sa.select(seeds.c.start_pk, seeds.c.target_id).cte("statement_ref_chain", recursive=True)
+    step = sa.orm.aliased(Statement)
+    # UNION (not UNION ALL): a pair already seen ends the walk, so a cycle of references terminates.
+    chain = chain.union(sa.select(chain.c.start_pk, step.target_id)
+                        .join(step, step.id == chain.c.target_id).where(step.target_id.is_not(None)))
+
     target = sa.orm.aliased(Statement)
-    stmt = (sa.select(Statement.pk, Statement.stored, Statement.full)
-            .join(target, target.id == Statement.target_id)
-            .where(Statement.target_id.is_not(None), Statement.voids_id.is_(None), Statement.voided.is_(False),
-                   Statement.stored <= bound, target.voided.is_(False)))
+    matching = sa.select(chain.c.start_pk).join(target, target.id == chain.c.target_id)
     if verb_pk is not None:
-        stmt = stmt.where(target.verb_pk == verb_pk)
+        matching = matching.where(target.verb_pk == verb_pk)
     if query.registration is not None:
-        stmt = stmt.where(target.registration == query.registration)
+        matching = matching.where(target.registration == query.registration)
     if agent_pk is not None:
         sub = sa.select(StatementAgent.statement_pk).where(StatementAgent.statement_pk == target.pk,
                                                            StatementAgent.agent_pk == agent_pk)
         if not query.related_agents:
             sub = sub.where(StatementAgent.direct.is_(True))
-        stmt = stmt.where(sub.exists())
+        matching = matching.where(sub.exists())
     if activity_pk is not None:
         sub = sa.select(StatementActivity.statement_pk).where(StatementActivity.statement_pk == target.pk,
                                                               StatementActivity.activity_pk == activity_pk)
         if not query.related_activities:
             sub = sub.where(StatementActivity.direct.is_(True))
-        stmt = stmt.where(sub.exists())
-    if authority_pk is not None:
-        stmt = stmt.where(Statement.authority_pk == authority_pk)
-    if query.since is not None:
-        stmt = stmt.where(Statement.stored > query.since)
-    if query.until is not None:
-        stmt = stmt.where(Statement.stored <= query.until)
-    if cursor is not None:
-        key = sa.tuple_(Statement.stored, Statement.pk)
-        after = sa.tuple_(sa.literal(cursor[0], UTCDateTime()), sa.literal(cursor[1], sa.BigInteger()))
-        stmt = stmt.where(key > after if query.ascending else key < after)
+        matching = matching.where(sub.exists())
+
+    stmt = sa.select(Statement.pk, Statement.stored, Statement.full).where(Statement.pk.in_(matching))
     order = (Statement.stored.asc(), Statement.pk.asc()) if query.ascending else \
         (Statement.stored.desc(), Statement.pk.desc())
     return db.session.execute(stmt.order_by(*order).limit(limit + 1)).all()

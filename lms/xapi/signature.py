@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import decimal
 import json
 import re
 
@@ -65,6 +66,30 @@ def _instant(value):
             continue
         return instant.replace(microsecond=instant.microsecond // 1000 * 1000)
     return value
+
+
+_DURATION_SECONDS_RE = re.compile(r"(\d+(?:[.,]\d+)?)S\Z")
+
+
+def _duration(value):
+    """A duration for comparison: IEEE 9274.1.1 (2.0.0) Data "Durations" -- precision beyond
+    0.01 second does not count when statements are compared (1.0.3 Data 4.6 allows the LRS to
+    ignore it too). The seconds are truncated to hundredths and written without trailing zeros,
+    so ``PT0.1237S``, ``PT0.12S`` and ``PT0.120S`` compare equal; the rest stays as written."""
+    if type(value) is not str:
+        return value
+    m = _DURATION_SECONDS_RE.search(value)
+    if m is None:
+        return value
+    seconds = decimal.Decimal(m.group(1).replace(",", "."))
+    seconds = seconds.quantize(decimal.Decimal("0.01"), rounding=decimal.ROUND_DOWN).normalize()
+    return value[:m.start()] + format(seconds, "f") + "S"
+
+
+def _norm_result(result):
+    if type(result) is not dict or "duration" not in result:
+        return result
+    return {**result, "duration": _duration(result["duration"])}
 
 
 def _sort_key(item) -> str:
@@ -162,6 +187,8 @@ def _norm_statement(stmt: dict, *, drop_id: bool, drop_timestamp: bool) -> dict:
             value = _norm_object(value)
         elif key == "context":
             value = _norm_context(value)
+        elif key == "result":
+            value = _norm_result(value)
         out[key] = value
     return out
 
@@ -184,8 +211,9 @@ def statements_match(a: dict, b: dict) -> bool:
     Differences the LRS could have caused are ignored: ``authority``, ``stored``, ``version``,
     ``id`` / ``timestamp`` when one side lacks them, the time zone (and sub-millisecond digits)
     of timestamps, the order of Group members, single vs. array ``contextActivities`` values,
-    omitted default ``objectType`` values, the case of email domains, and signature attachments.
-    Everything else (including ``result.duration`` as a string) must be identical.
+    omitted default ``objectType`` values, the case of email domains, signature attachments, and
+    the digits of ``result.duration`` beyond 0.01 s (2.0.0 Data "Durations"). Everything else
+    must be identical.
     """
     if type(a) is not dict or type(b) is not dict:
         return False

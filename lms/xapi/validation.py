@@ -126,7 +126,10 @@ def parse_version_header(value: str | None) -> str:
     Anything else (missing, 0.95, 1.1, 3.0) raises ``XAPIValidationError``.
     """
     if value is None:
-        _fail("The X-Experience-API-Version header is required", "X-Experience-API-Version")
+        # Both specifications (1.0.3 Communication 3.3, IEEE 9274.1.1 "Versioning") require 400
+        # here; the reply is labelled 1.0.3 (see lms.xapi.http.add_common_headers).
+        _fail("The X-Experience-API-Version header is required: send 1.0.3 (or 1.0.0 to 1.0.2) or 2.0.0",
+              "X-Experience-API-Version")
     m = _HEADER_RE.match(value.strip()) if isinstance(value, str) else None
     if m is None:
         _fail(f"Unsupported xAPI version {value!r}; supported: 1.0.0 to 1.0.3 and 2.0.0",
@@ -563,9 +566,9 @@ _COMPONENT_KEYS = frozenset(("id", "description"))
 
 
 def _definition(obj, path: str) -> None:
+    # Data 2.4.4.1 (IEEE 9274.1.1 likewise): every property of a definition is optional, so an
+    # empty definition ``{}`` is valid.
     _object(obj, path, _DEFINITION_KEYS)
-    if not obj:  # ADL conformance: "contains at least one of name, description, type, ..."
-        _fail("an Activity definition must have at least one property", path)
     if "name" in obj:
         validate_language_map(obj["name"], _join(path, "name"))
     if "description" in obj:

@@ -92,6 +92,22 @@ for _name in RESOURCES:
                     methods=ALL_METHODS)
 
 
+@bp.after_request
+def _consistent_through(response):
+    """1.0.3 Communication 2.1.3 (IEEE 9274.1.1 likewise): ``X-Experience-API-Consistent-Through``
+    is on *every* response to a Statements resource request: errors, PUT and POST included.
+
+    Set here, once for the resource, so no handler (nor error path) can forget it. A GET page
+    sets its own value (the bound of its query) first; every other answer states "now": all
+    statements stored before this instant are visible to queries.
+    """
+    if request.endpoint in ("xapi.statements", "xapi.statements_slash"):
+        from lms.xapi.identifiers import format_timestamp, now_ms
+
+        response.headers.setdefault("X-Experience-API-Consistent-Through", format_timestamp(now_ms()))
+    return response
+
+
 @bp.errorhandler(XAPIError)
 def _xapi_error(exc: XAPIError):
     db.session.rollback()

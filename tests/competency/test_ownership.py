@@ -133,14 +133,6 @@ def test_demo_frameworks_are_the_systems_and_the_demo_teachers_rule_the_schools(
         EvidenceRule.owner_org_id.is_(None))) > 0
 
 
-def test_migration_file_is_the_ownership_revision():
-    import importlib
-
-    mod = importlib.import_module("competency.migrations.competency_0003_ownership")
-    assert (mod.revision, mod.down_revision) == ("competency_0003", "competency_0002")
-    assert os.path.basename(mod.__file__) == "competency_0003_ownership.py"
-
-
 def test_the_owner_school_edits_and_deletes_its_framework_and_the_log_outlives_it(app, client, create_user,
                                                                                   create_org, api_token):
     from competency.models import Framework, RuleChange

@@ -25,7 +25,7 @@ def document_response(doc):
 
 
 def handle_documents(x: XRequest, scope: DocumentScope, id_param: str, *, delete_many: bool,
-                     require_precondition: bool):
+                     precondition: documents.Precondition):
     """Dispatch on the method for one document resource."""
     document_id = x.args.get(id_param)
     if document_id is not None and "\x00" in document_id:
@@ -41,7 +41,7 @@ def handle_documents(x: XRequest, scope: DocumentScope, id_param: str, *, delete
         document_id = require_document_id(x, id_param)
         doc = documents.put(scope, document_id, x.body, x.headers.get("Content-Type") or "",
                             if_match=x.headers.get("If-Match"), if_none_match=x.headers.get("If-None-Match"),
-                            merge=x.method == "POST", require_precondition=require_precondition)
+                            merge=x.method == "POST", precondition=precondition)
         return empty_response(204, {"ETag": f'"{doc.etag}"'})
     if x.method == "DELETE":
         if document_id is None:

@@ -1,7 +1,7 @@
 """State resource (Communication 2.3): documents per activity, agent and (optional) registration."""
 from __future__ import annotations
 
-from lms.xapi.documents import DocumentScope
+from lms.xapi.documents import DocumentScope, Precondition
 from lms.xapi.http import XRequest, check_params
 from lms.xapi.resources.common import (check_own_agent, check_own_registration, parse_activity_id, parse_agent,
                                       parse_uuid_param)
@@ -22,4 +22,5 @@ def handle(x: XRequest):
     registration = parse_uuid_param(x, "registration")
     check_own_registration(x, registration)
     scope = DocumentScope("state", activity_iri=activity, agent=agent, registration=registration)
-    return handle_documents(x, scope, "stateId", delete_many=True, require_precondition=False)
+    return handle_documents(x, scope, "stateId", delete_many=True,
+                            precondition=Precondition.EXISTING if x.v2 else Precondition.NONE)

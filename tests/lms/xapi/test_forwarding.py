@@ -33,6 +33,10 @@ class FakeLRS:
         self.status_for: dict[str, int] = {}
         self.auth_seen: list[str] = []
         self.versions_seen: list[str] = []
+        self.content_types: list[str] = []
+        self.bodies: dict[str, bytes] = {}
+        #: What GET /about lists (``None``: about answers 404).
+        self.about_versions: list[str] | None = ["1.0.3", "2.0.0"]
         self.delay = 0.0
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/xapi/"
@@ -65,8 +69,15 @@ class FakeLRS:
                     fake.puts.append(sid)
                     fake.auth_seen.append(self.headers.get("Authorization", ""))
                     fake.versions_seen.append(self.headers.get("X-Experience-API-Version", ""))
+                    fake.content_types.append(self.headers.get("Content-Type", ""))
+                    fake.bodies[sid] = body
                     status = fake.status_for.get(sid)
                     if status is None:
+                        content_type = self.headers.get("Content-Type", "")
+                        if content_type.startswith("multipart/mixed"):
+                            from lms.xapi.attachments import parse_multipart
+
+                            body = parse_multipart(body, content_type)[0].body
                         data = json.loads(body)
                         if sid in fake.statements:
                             status = 409
@@ -77,7 +88,10 @@ class FakeLRS:
 
             def do_GET(self):
                 if urlsplit(self.path).path.endswith("/about"):
-                    self._answer(200, json.dumps({"version": ["1.0.3", "2.0.0"]}).encode())
+                    if fake.about_versions is None:
+                        self._answer(404, b"{}")
+                    else:
+                        self._answer(200, json.dumps({"version": fake.about_versions}).encode())
                     return
                 sid = parse_qs(urlsplit(self.path).query).get("statementId", [None])[0]
                 with fake.lock:
@@ -275,8 +289,11 @@ def test_statements_are_put_by_id_as_stored(app, remote, forward_config, monkeyp
     assert health.delivered_total == 5 and health.last_success_at is not None and health.consecutive_failures == 0
 
 
-def test_2_0_0_destination_gets_the_2_0_0_header(app, remote, forward_config):
+def test_configured_version_is_the_fallback_when_about_cannot_be_read(app, remote, forward_config):
+    """The destination's ``version`` is used only when the remote's about cannot be read (it
+    used to be sent always; versions are now negotiated, see test_forwarding_truth.py)."""
     forward_config([dest(remote, version="2.0.0")])
+    remote.about_versions = None
     record_n(1)
     db.session.commit()
     forwarding.deliver(ignore_pause=True)

@@ -160,3 +160,52 @@ def test_every_statement_arrives_exactly_once_after_the_remote_comes_back(app, l
                 assert got[key] == want[key], (sid, key)
     finally:
         app.config.update(saved)
+
+
+def test_attachments_and_2_0_0_statements_arrive_at_a_real_remote_lrs(app, client, lrs_client, remote_platform):
+    """Against a second instance of this LRS: a statement with an attachment arrives with its
+    content (multipart/mixed, Communication 1.5.2), and a 2.0.0 statement with ``contextAgents``
+    arrives under 2.0.0 (IEEE 9274.1.1), instead of both becoming dead letters."""
+    import hashlib
+
+    from tests.lms.xapi.test_v2_journey import CONTEXT_2
+
+    saved = {k: app.config.get(k) for k in forwarding.SETTINGS}
+    app.config.update({
+        "LMS_XAPI_FORWARD": json.dumps([{"name": "platform-two", "endpoint": remote_platform.url + "/xapi/",
+                                         "username": remote_platform.key, "password": remote_platform.secret}]),
+        "LMS_XAPI_FORWARD_TIMEOUT": 5.0,
+    })
+    try:
+        content = b"certificate of welding, level 3"
+        sha = hashlib.sha256(content).hexdigest()
+        stmt = make_statement(1, attachments=[{"usageType": "http://example.com/attachment/certificate",
+                                               "display": {"en-US": "certificate"}, "contentType": "text/plain",
+                                               "length": len(content), "sha2": sha}])
+        body = (f"--b\r\nContent-Type: application/json\r\n\r\n{json.dumps(stmt)}\r\n--b\r\n"
+                f"Content-Type: text/plain\r\nX-Experience-API-Hash: {sha}\r\n\r\n").encode() + content + b"\r\n--b--\r\n"
+        _k, _s, h1 = lrs_client("all")
+        _k, _s, h2 = lrs_client("all", name="v2 tool", version="2.0.0")
+        resp = client.post("/xapi/statements", data=body, headers={**h1, "Content-Type": "multipart/mixed; boundary=b"})
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        [with_attachment] = resp.get_json()
+        resp = client.post("/xapi/statements", data=json.dumps(make_statement(2, context=CONTEXT_2)),
+                           headers={**h2, "Content-Type": "application/json"})
+        [v2] = resp.get_json()
+        for _ in range(5):
+            forwarding.deliver(ignore_pause=True)
+            db.session.commit()
+            if forwarding.status()[0].backlog == 0:
+                break
+        [status] = forwarding.status()
+        assert status.backlog == 0 and status.dead == 0, status.health.last_error
+        assert sorted(remote_platform.stored_ids()) == sorted([with_attachment, v2])
+        assert remote_platform.stored_statement(v2)["context"]["contextAgents"] == CONTEXT_2["contextAgents"]
+        assert remote_platform.stored_statement(v2)["version"] == "2.0.0"
+        from lms.xapi import attachments
+
+        with remote_platform.app.app_context():
+            assert attachments.load([sha])[sha].content == content
+            db.session.remove()
+    finally:
+        app.config.update(saved)

@@ -164,7 +164,7 @@ def test_formats_and_language(client, lrs_client):
     stmt["verb"]["display"] = {"en-US": "completed", "zh-CN": "完成"}
     [sid] = post(client, h, stmt).get_json()
     ids = get(client, h, statementId=sid, format="ids").get_json()
-    assert ids["object"] == {"objectType": "Activity", "id": "http://example.com/activities/9"}
+    assert ids["object"] == {"id": "http://example.com/activities/9"}  # Communication 2.1.3: ids = minimum
     assert ids["verb"] == {"id": "http://adlnet.gov/expapi/verbs/completed"}
     assert ids["actor"] == {"objectType": "Agent", "mbox": "mailto:learner@example.com"}
     resp = client.get("/xapi/statements", query_string={"statementId": sid, "format": "canonical"},
@@ -381,11 +381,12 @@ def test_statements_referring_to_matching_statements_match_the_filters(client, l
         page = client.get(page["more"], headers=h).get_json()
         seen += [s["id"] for s in page["statements"]]
     assert seen == [third, ref, target]
-    # a voiding statement is not a "referring" statement
+    # Communication 2.1.4: the voided statement is gone, but the voiding statement targets it
+    # (and through it the target) and is returned: "This includes the voiding Statement".
     voiding = {"actor": {"mbox": "mailto:b@example.com"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
                "object": {"objectType": "StatementRef", "id": ref}}
-    post(client, h, voiding)
-    assert listed(agent=json.dumps({"mbox": "mailto:a@example.com"})) == [target]
+    [voiding_id] = post(client, h, voiding).get_json()
+    assert listed(agent=json.dumps({"mbox": "mailto:a@example.com"})) == [voiding_id, target]
 
 
 def test_unstorable_text_inside_extensions_is_refused_not_a_500(client, lrs_client):

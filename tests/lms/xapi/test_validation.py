@@ -171,6 +171,8 @@ VALID_CHANGES = [
     ("performance interaction", "object.definition", {"interactionType": "performance", "steps": [{"id": "pong"}]}, (V1, V2)),
     ("numeric interaction", "object.definition", {"interactionType": "numeric", "correctResponsesPattern": ["4[:]"]}, (V1, V2)),
     ("empty correctResponsesPattern", "object.definition", {"interactionType": "other", "correctResponsesPattern": []}, (V1, V2)),
+    # Data 2.4.4.1: every definition property is optional, so an empty definition is valid.
+    ("empty definition", "object.definition", {}, (V1, V2)),
     ("voiding statement", None, "void", (V1, V2)),
     ("sub-statement", "object", {
         "objectType": "SubStatement", "actor": {"mbox": MBOX}, "verb": {"id": "http://example.com/visited"},
@@ -286,7 +288,6 @@ INVALID_CHANGES = [
     ("definition extension key not an IRI", "object.definition.extensions", {"level": 1}, V1,
      "object.definition.extensions.level"),
     ("definition with unknown property", "object.definition.title", "x", V1, "object.definition.title"),
-    ("empty definition", "object.definition", {}, V1, "object.definition"),
     ("definition not an object", "object.definition", "lesson", V1, "object.definition"),
     ("unknown interactionType", "object.definition.interactionType", "essay", V1, "object.definition.interactionType"),
     ("component list without interactionType", "object.definition.choices", [{"id": "a"}], V1,
