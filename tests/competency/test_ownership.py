@@ -2,8 +2,6 @@
 and an organisation's own framework is seen only by its members."""
 from __future__ import annotations
 
-import os
-
 import sqlalchemy as sa
 
 from lms.core.db import db
