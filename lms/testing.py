@@ -182,16 +182,26 @@ def create_org(app):
 
 @pytest.fixture
 def create_user(app):
-    """``create_user(role=None, org=None, login=None, admin=False, **kw)`` -> committed User."""
+    """``create_user(role=None, org=None, login=None, admin=False, verified=True, **kw)`` -> committed
+    User who accepted the current user agreement. ``verified`` marks the login (e-mail or mobile)
+    verified directly, without a link or code and without sending ``account_verified``."""
+    from flask import current_app
+
     from lms.accounts.operations import register_user
-    from lms.core.db import db
+    from lms.core.db import db, utcnow
     from lms.organisations.operations import add_membership
 
     def factory(role: str | None = None, org=None, login: str | None = None, *, admin: bool = False,
-                password: str = PASSWORD, real_name: str | None = None, **kw):
+                password: str = PASSWORD, real_name: str | None = None, verified: bool = True, **kw):
         n = next(_counter)
+        kw.setdefault("consent_version", current_app.config["LMS_POLICY_VERSION"])
         user = register_user(login or f"user{n}@example.com", password, real_name or f"User {n}",
                              is_system_admin=admin, **kw)
+        if verified:
+            if user.email:
+                user.email_verified_at = utcnow()
+            if user.mobile:
+                user.mobile_verified_at = utcnow()
         if role:
             add_membership(user, org, role)
         db.session.commit()
