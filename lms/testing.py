@@ -144,10 +144,12 @@ def _app_context_and_cleanup(request):
         yield
         return
     app = request.getfixturevalue("app")
+    from lms.accounts import sms
     from lms.core import mail
     from lms.core.db import db
 
     mail.outbox.clear()
+    sms.outbox.clear()
     with app.app_context():
         yield
         db.session.remove()
