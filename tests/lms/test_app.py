@@ -162,3 +162,14 @@ def test_migrations_match_models(app):
         ctx = MigrationContext.configure(conn, opts={"compare_type": False})
         diff = [d for d in compare_metadata(ctx, db.metadata) if d[0] != "remove_table" or d[1].name != "alembic_version"]
     assert diff == []
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("MAIL_BACKEND", "console", "MAIL_BACKEND"),
+    ("LMS_SMS_BACKEND", "console", "LMS_SMS_BACKEND"),
+    ("LMS_SMS_ACCESS_KEY_SECRET", "", "LMS_SMS_ACCESS_KEY_SECRET"),
+])
+def test_production_refuses_console_delivery(tmp_path, setting, value, message):
+    with pytest.raises(UnsafeConfiguration, match=message):
+        create_app({"LMS_ENV": "production", "INSTANCE_PATH": str(tmp_path), "LMS_SECRET_KEY": "x" * 48,
+                    "LMS_DATABASE_URL": "postgresql://u@127.0.0.1/x", **PRODUCTION_DELIVERY, setting: value})
