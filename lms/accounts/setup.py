@@ -29,7 +29,8 @@ def _users_visible(user, stmt):
 
 
 #: Endpoints a user who has not accepted the current policy may still reach.
-CONSENT_EXEMPT_ENDPOINTS = {"auth.consent", "auth.logout", "auth.legal_terms", "auth.legal_privacy", "static"}
+CONSENT_EXEMPT_ENDPOINTS = {"auth.consent", "auth.logout", "auth.legal_terms", "auth.legal_privacy", "static",
+                            "main.set_language", "main.healthz"}
 
 
 def _require_current_consent():

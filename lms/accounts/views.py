@@ -160,12 +160,13 @@ def verify_mobile():
     return _render_profile(ProfileForm(obj=current_user), code_form=form), 400
 
 
-def _send_sms(mobile: str, code: str) -> bool:
+def _send_sms(mobile: str, code: str, *, tell_user: bool = True) -> bool:
     try:
         sms.send_code(mobile, code)
     except sms.SmsError:
         log.exception("sms not sent")
-        flash(_("The SMS could not be sent. Please try again later."), "danger")
+        if tell_user:
+            flash(_("The SMS could not be sent. Please try again later."), "danger")
         return False
     return True
 
@@ -271,7 +272,9 @@ def sms_reset_request():
             return render_template("accounts/sms_reset_request.html", form=form), status
         db.session.commit()
         if pending is not None:
-            _send_sms(*pending)
+            # A provider failure is logged, not shown: the answer must not differ for numbers
+            # that have an account.
+            _send_sms(*pending, tell_user=False)
         flash(_("If an account has this mobile number, a 6-digit code has been sent to it."), "info")
         return redirect(url_for("auth.sms_reset", mobile=ops.normalise_mobile(form.mobile.data)))
     return render_template("accounts/sms_reset_request.html", form=form), (400 if form.is_submitted() else 200)
