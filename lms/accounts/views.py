@@ -207,7 +207,7 @@ def profile():
 
 def _render_profile(form, code_form=None):
     return render_template("accounts/profile.html", form=form, code_form=code_form or MobileCodeForm(formdata=None),
-                           button_form=EmptyForm(), id_card_labels=ID_CARD_STATUS_LABELS)
+                           id_card_labels=ID_CARD_STATUS_LABELS)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

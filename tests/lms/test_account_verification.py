@@ -17,7 +17,7 @@ from lms.core import mail
 from lms.core.db import db
 from lms.core.events import pending_events
 from lms.core.extension_points import account_verified
-from lms.testing import PASSWORD, csrf_token_from
+from lms.testing import csrf_token_from
 
 
 def _post_form(client, url, data, lang="zh_CN", page_url=None):
