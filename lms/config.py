@@ -189,7 +189,8 @@ def check_production(app) -> None:
         problems.append("LMS_DATABASE_URL points at SQLite; production needs PostgreSQL "
                         "(postgresql://user:password@host/dbname)")
     if cfg["MAIL_BACKEND"] != "smtp":
-        problems.append("MAIL_BACKEND is not `smtp`; production must deliver mail (set MAIL_BACKEND=smtp and MAIL_SERVER)")
+        problems.append("MAIL_BACKEND is not `smtp`; production must deliver mail "
+                        "(set MAIL_BACKEND=smtp and MAIL_SERVER)")
     if cfg["LMS_SMS_BACKEND"] != "aliyun":
         problems.append("LMS_SMS_BACKEND is not `aliyun`; production must deliver SMS codes "
                         "(set LMS_SMS_BACKEND=aliyun and the LMS_SMS_* settings)")

@@ -100,7 +100,8 @@ def test_new_policy_version_is_accepted_before_going_on(app, client, auth, creat
 def _registered(client, login="w@factory.example"):
     resp = _post_form(client, "/register", {**REGISTRATION, "login": login, "accept_terms": "y"})
     assert resp.status_code == 302
-    return db.session.scalars(sa.select(User).where(User.email == login)).one(), _link_path(mail.outbox[-1].get_content())
+    user = db.session.scalars(sa.select(User).where(User.email == login)).one()
+    return user, _link_path(mail.outbox[-1].get_content())
 
 
 def test_get_of_the_link_changes_nothing_and_post_verifies_once(client, verified_events):
@@ -398,7 +399,8 @@ def test_changing_the_number_clears_the_real_name_check(client, auth, create_use
     assert _mark(client, learner, "verified").status_code == 302
     auth.logout()
     auth.login(learner)
-    assert _post_form(client, "/account", {"real_name": "王五", "id_card_number": ID_CARD, "locale": ""}).status_code == 302
+    same = {"real_name": "王五", "id_card_number": ID_CARD, "locale": ""}
+    assert _post_form(client, "/account", same).status_code == 302
     db.session.refresh(learner)
     assert learner.id_card_status == "verified"  # same number: still checked
     assert _post_form(client, "/account", {"real_name": "王五", "id_card_number": "110105198001010016",
