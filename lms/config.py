@@ -53,6 +53,31 @@ DEFAULTS: dict[str, object] = {
     "LMS_TRUSTED_PROXIES": 0,
     #: Password-reset emails per client address per hour.
     "LMS_RESET_MAX_PER_HOUR": 5,
+    #: Lifetime of an e-mail verification link in seconds (3 days).
+    "LMS_EMAIL_VERIFY_MAX_AGE": 3 * 24 * 3600,
+    #: Verification e-mails one account may ask for per hour.
+    "LMS_VERIFY_MAIL_MAX_PER_HOUR": 5,
+    #: SMS: ``console`` logs that a code was sent (development; the code itself only at DEBUG);
+    #: ``aliyun`` sends through Alibaba Cloud SMS (SendSms) with the settings below.
+    "LMS_SMS_BACKEND": "console",
+    #: Alibaba Cloud AccessKey pair (a RAM user allowed only ``dysms:SendSms``).
+    "LMS_SMS_ACCESS_KEY_ID": "",
+    "LMS_SMS_ACCESS_KEY_SECRET": "",
+    #: Approved SMS signature name (短信签名) and template code (模板, with a ``${code}`` variable).
+    "LMS_SMS_SIGN_NAME": "",
+    "LMS_SMS_TEMPLATE_CODE": "",
+    #: SendSms endpoint.
+    "LMS_SMS_ENDPOINT": "https://dysmsapi.aliyuncs.com/",
+    #: Lifetime of an SMS code in seconds.
+    "LMS_SMS_CODE_MAX_AGE": 600,
+    #: Tries allowed per SMS code before it is locked.
+    "LMS_SMS_CODE_MAX_ATTEMPTS": 5,
+    #: SMS codes sent per mobile number per hour.
+    "LMS_SMS_MAX_PER_NUMBER_PER_HOUR": 5,
+    #: SMS codes requested per client address per hour.
+    "LMS_SMS_MAX_PER_ADDRESS_PER_HOUR": 20,
+    #: Version of the user agreement and privacy notice; changing it asks every user to accept again.
+    "LMS_POLICY_VERSION": "2026-12",
     #: Maximum request size in bytes (uploads, xAPI attachments).
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     #: Where uploaded files are stored; default ``instance/uploads``.
@@ -151,7 +176,8 @@ class UnsafeConfiguration(RuntimeError):
 
 
 def check_production(app) -> None:
-    """Refuse to start in production with the development secret key or with SQLite."""
+    """Refuse to start in production with the development secret key, SQLite, or the console
+    mail or SMS backends (which would log messages and codes instead of delivering them)."""
     cfg = app.config
     if cfg["LMS_ENV"] != "production":
         return
@@ -162,5 +188,16 @@ def check_production(app) -> None:
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         problems.append("LMS_DATABASE_URL points at SQLite; production needs PostgreSQL "
                         "(postgresql://user:password@host/dbname)")
+    if cfg["MAIL_BACKEND"] != "smtp":
+        problems.append("MAIL_BACKEND is not `smtp`; production must deliver mail "
+                        "(set MAIL_BACKEND=smtp and MAIL_SERVER)")
+    if cfg["LMS_SMS_BACKEND"] != "aliyun":
+        problems.append("LMS_SMS_BACKEND is not `aliyun`; production must deliver SMS codes "
+                        "(set LMS_SMS_BACKEND=aliyun and the LMS_SMS_* settings)")
+    else:
+        missing = [k for k in ("LMS_SMS_ACCESS_KEY_ID", "LMS_SMS_ACCESS_KEY_SECRET", "LMS_SMS_SIGN_NAME",
+                               "LMS_SMS_TEMPLATE_CODE") if not cfg.get(k)]
+        if missing:
+            problems.append("the aliyun SMS backend needs " + ", ".join(missing))
     if problems:
         raise UnsafeConfiguration("Refusing to start with LMS_ENV=production:\n  - " + "\n  - ".join(problems))

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from lms.accounts import operations as account_ops
 from lms.accounts.models import User
-from lms.core.db import db
+from lms.core.db import db, utcnow
 from lms.core.extension_points import registries
 from lms.organisations import operations as org_ops
 
@@ -41,10 +41,15 @@ def seed(app) -> list[str]:
         "authority": org_ops.create_organisation("省人力资源和社会保障厅职业能力建设处", "authority",
                                                  name_en="Provincial HRSS Vocational Capacity Office", region="江苏省"),
     }
+    from lms.records.identity import email_keys, link as link_identities
+
     users = {}
     lines = [f"Demo logins (password for all: {DEMO_PASSWORD}):"]
     for login, name, role, org_key in DEMO_USERS:
-        user = account_ops.register_user(login, DEMO_PASSWORD, name, is_system_admin=(role == "admin"))
+        user = account_ops.register_user(login, DEMO_PASSWORD, name, is_system_admin=(role == "admin"),
+                                         consent_version=account_ops.current_policy_version())
+        user.email_verified_at = utcnow()  # demo addresses are known to be theirs
+        link_identities(user, email_keys(login), source="verified_email")
         if org_key:
             org_ops.add_membership(user, orgs[org_key], role)
         users[login] = user

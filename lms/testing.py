@@ -144,10 +144,12 @@ def _app_context_and_cleanup(request):
         yield
         return
     app = request.getfixturevalue("app")
+    from lms.accounts import sms
     from lms.core import mail
     from lms.core.db import db
 
     mail.outbox.clear()
+    sms.outbox.clear()
     with app.app_context():
         yield
         db.session.remove()
@@ -182,12 +184,15 @@ def create_org(app):
 
 @pytest.fixture
 def create_user(app):
-    """``create_user(role=None, org=None, login=None, admin=False, verified=True, **kw)`` -> committed User.
+    """``create_user(role=None, org=None, login=None, admin=False, verified=True, **kw)`` -> committed
+    User who accepted the current user agreement. ``verified`` marks the login (e-mail or mobile)
+    verified directly, without a link or code and without sending ``account_verified``, and links
+    the e-mail's xAPI identities to the user (as the verification would), so statements sent for
+    that address are theirs."""
+    from flask import current_app
 
-    ``verified`` users own their address: its xAPI identities are linked to them (as after the
-    verification link), so statements sent for their e-mail are theirs."""
     from lms.accounts.operations import register_user
-    from lms.core.db import db
+    from lms.core.db import db, utcnow
     from lms.organisations.operations import add_membership
 
     def factory(role: str | None = None, org=None, login: str | None = None, *, admin: bool = False,
@@ -195,10 +200,15 @@ def create_user(app):
         from lms.records.identity import email_keys, link
 
         n = next(_counter)
+        kw.setdefault("consent_version", current_app.config["LMS_POLICY_VERSION"])
         user = register_user(login or f"user{n}@example.com", password, real_name or f"User {n}",
                              is_system_admin=admin, **kw)
-        if verified and user.email:
-            link(user, email_keys(user.email), source="verified_email")
+        if verified:
+            if user.email:
+                user.email_verified_at = utcnow()
+                link(user, email_keys(user.email), source="verified_email")
+            if user.mobile:
+                user.mobile_verified_at = utcnow()
         if role:
             add_membership(user, org, role)
         db.session.commit()

@@ -4,10 +4,18 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp,
+                                ValidationError)
 
 from lms.accounts import idcard
 from lms.core.forms import choices
+
+#: Labels of :data:`lms.accounts.models.ID_CARD_STATUSES`.
+ID_CARD_STATUS_LABELS = {
+    "unverified": _l("Not checked"),
+    "verified": _l("Checked: matches the ID card"),
+    "rejected": _l("Rejected: does not match"),
+}
 
 
 def _valid_id_card(form, field):
@@ -33,6 +41,48 @@ class RegisterForm(FlaskForm):
     confirm = PasswordField(_l("Repeat password"),
                             validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
                             render_kw={"autocomplete": "new-password"})
+    accept_terms = BooleanField(_l("I have read and accept the user agreement and the privacy notice."),
+                                validators=[InputRequired(message=_l(
+                                    "Please accept the user agreement and the privacy notice to register."))])
+
+
+class ConsentForm(FlaskForm):
+    accept_terms = BooleanField(_l("I have read and accept the user agreement and the privacy notice."),
+                                validators=[InputRequired(message=_l(
+                                    "Please accept the user agreement and the privacy notice to continue."))])
+
+
+def _code_field():
+    return StringField(_l("Code from the SMS"),
+                       validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6-digit code."))],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 6})
+
+
+def _mobile_field():
+    return StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)],
+                       render_kw={"autocomplete": "tel", "inputmode": "tel"})
+
+
+class MobileCodeForm(FlaskForm):
+    code = _code_field()
+
+
+class SmsResetRequestForm(FlaskForm):
+    mobile = _mobile_field()
+
+
+class SmsResetForm(FlaskForm):
+    mobile = _mobile_field()
+    code = _code_field()
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=200)],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Repeat new password"),
+                            validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class IdCardStatusForm(FlaskForm):
+    status = SelectField(_l("Real-name check"), choices=choices(ID_CARD_STATUS_LABELS), validators=[DataRequired()])
 
 
 class ProfileForm(FlaskForm):

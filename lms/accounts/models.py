@@ -12,6 +12,10 @@ from lms.accounts import idcard
 from lms.core.db import GUID, UTCDateTime, db, utcnow
 
 
+#: Values of :attr:`User.id_card_status`.
+ID_CARD_STATUSES = ("unverified", "verified", "rejected")
+
+
 class User(UserMixin, db.Model):
     """A person with a login: learner, teacher, mentor, administrator or supervisor."""
 
@@ -31,6 +35,22 @@ class User(UserMixin, db.Model):
     real_name: Mapped[str] = mapped_column(sa.String(100), default="")
     #: Optional 18-character resident ID card number; see :mod:`lms.accounts.idcard`.
     id_card_number: Mapped[str | None] = mapped_column(sa.String(18))
+    #: Real-name check of the ID card number: ``unverified``, ``verified`` or ``rejected``
+    #: (see :data:`ID_CARD_STATUSES`); back to ``unverified`` whenever the number changes.
+    id_card_status: Mapped[str] = mapped_column(sa.String(12), default="unverified", server_default="unverified")
+    #: The administrator who last marked ``id_card_status``.
+    id_card_checked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: When ``id_card_status`` was last marked.
+    id_card_checked_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    #: When the owner proved they receive mail at ``email`` (signed link); None: not proven.
+    #: Stored evidence for the address becomes the account's only once this is set.
+    email_verified_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    #: When the owner proved they receive SMS at ``mobile`` (code); None: not proven.
+    mobile_verified_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    #: Version of the user agreement and privacy notice last accepted (``LMS_POLICY_VERSION``).
+    consent_version: Mapped[str | None] = mapped_column(sa.String(20))
+    #: When that version was accepted.
+    consent_at: Mapped[object | None] = mapped_column(UTCDateTime())
     #: Preferred interface language (``zh_CN`` or ``en``); empty means the browser's choice.
     locale: Mapped[str] = mapped_column(sa.String(10), default="")
     #: System administrator: every permission in every organisation.
@@ -46,6 +66,7 @@ class User(UserMixin, db.Model):
 
     memberships = relationship("Membership", back_populates="user", cascade="all, delete-orphan",
                                lazy="selectin")
+    id_card_checked_by = relationship("User", remote_side=[id], foreign_keys=[id_card_checked_by_id])
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -65,6 +86,14 @@ class User(UserMixin, db.Model):
     @property
     def id_card_masked(self) -> str:
         return idcard.mask(self.id_card_number)
+
+    @property
+    def email_verified(self) -> bool:
+        return bool(self.email and self.email_verified_at)
+
+    @property
+    def mobile_verified(self) -> bool:
+        return bool(self.mobile and self.mobile_verified_at)
 
     def roles(self, organisation_id: int | None = None) -> set[str]:
         """Roles held, in one organisation or in any."""
@@ -123,3 +152,32 @@ class LoginFailure(db.Model):
     first_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
     #: While in the future, logins for this key are refused.
     locked_until: Mapped[object | None] = mapped_column(UTCDateTime())
+
+
+class SmsCode(db.Model):
+    """A one-time code sent by SMS, to verify a mobile number or to reset a password.
+
+    Only a keyed hash of the code is stored; a code dies when used, after its expiry or after
+    too many wrong tries.
+    """
+
+    __tablename__ = "sms_codes"
+
+    #: Primary key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: What the code is for: ``verify`` (prove the mobile number) or ``reset`` (password reset).
+    purpose: Mapped[str] = mapped_column(sa.String(10))
+    #: The number the code was sent to (11 digits).
+    mobile: Mapped[str] = mapped_column(sa.String(20), index=True)
+    #: The account the code is for; None when a reset was asked for a number without account.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: HMAC-SHA256 (keyed with the secret key) of purpose, number and code.
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    #: When sent.
+    created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    #: After this the code is refused.
+    expires_at: Mapped[object] = mapped_column(UTCDateTime())
+    #: Tries so far (right or wrong); at the limit the code is refused.
+    attempts: Mapped[int] = mapped_column(default=0)
+    #: When the code was used; a used code never works again.
+    used_at: Mapped[object | None] = mapped_column(UTCDateTime())

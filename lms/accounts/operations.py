@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -12,10 +14,11 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from lms.accounts import idcard
-from lms.accounts.models import ApiToken, LoginFailure, User
+from lms.accounts.models import ID_CARD_STATUSES, ApiToken, LoginFailure, SmsCode, User
 from lms.accounts.passwords import DUMMY_HASH, MIN_LENGTH, hash_password, needs_rehash, verify_password
 from lms.core.db import db, utcnow
-from lms.core.extension_points import user_registered
+from lms.core.events import send_after_commit
+from lms.core.extension_points import account_verified, user_registered
 
 log = logging.getLogger("lms.accounts")
 
@@ -29,6 +32,10 @@ class AccountError(ValueError):
         super().__init__(str(message))
         self.message = message
         self.field = field
+
+
+class AccountPermissionError(AccountError):
+    """The acting user may not do this (views answer 403)."""
 
 
 def normalise_login(login: str) -> tuple[str | None, str | None]:
@@ -66,8 +73,13 @@ def check_password_strength(password: str) -> None:
 
 
 def register_user(login: str, password: str, real_name: str = "", *, id_card_number: str | None = None,
-                  is_system_admin: bool = False, locale: str = "") -> User:
-    """Create an account with an email or mobile login."""
+                  is_system_admin: bool = False, locale: str = "", consent_version: str | None = None) -> User:
+    """Create an account with an email or mobile login.
+
+    The login is not verified: the account claims no stored evidence until its owner proves the
+    address (:func:`verify_email`, :func:`verify_mobile`). ``consent_version`` records that the
+    person accepted that version of the user agreement and privacy notice.
+    """
     email, mobile = normalise_login(login)
     if find_user(login) is not None:
         raise AccountError(_l("An account with this login already exists."), "login")
@@ -78,7 +90,8 @@ def register_user(login: str, password: str, real_name: str = "", *, id_card_num
             raise AccountError(_l("This is not a valid ID card number."), "id_card_number")
     user = User(email=email, mobile=mobile, password_hash=hash_password(password),
                 real_name=(real_name or "").strip(), id_card_number=id_card_number or None,
-                is_system_admin=is_system_admin, locale=locale)
+                is_system_admin=is_system_admin, locale=locale,
+                consent_version=consent_version, consent_at=utcnow() if consent_version else None)
     db.session.add(user)
     db.session.flush()
     user_registered.send(user)
@@ -92,9 +105,56 @@ def update_profile(user: User, *, real_name: str, id_card_number: str | None, lo
         if not idcard.is_valid(id_card_number):
             raise AccountError(_l("This is not a valid ID card number."), "id_card_number")
     user.real_name = (real_name or "").strip()
+    if (id_card_number or None) != user.id_card_number:
+        # A new number has not been checked by anyone.
+        user.id_card_status, user.id_card_checked_by_id, user.id_card_checked_at = "unverified", None, None
     user.id_card_number = id_card_number or None
     user.locale = locale or ""
     db.session.flush()
+
+
+# --- consent ---------------------------------------------------------------------------------
+
+def current_policy_version() -> str:
+    return str(current_app.config["LMS_POLICY_VERSION"])
+
+
+def needs_consent(user: User) -> bool:
+    """Whether ``user`` has not accepted the current user agreement and privacy notice."""
+    return user.consent_version != current_policy_version()
+
+
+def record_consent(user: User) -> None:
+    """``user`` accepts the current version of the user agreement and privacy notice."""
+    user.consent_version = current_policy_version()
+    user.consent_at = utcnow()
+    db.session.flush()
+
+
+# --- real-name status ------------------------------------------------------------------------
+
+def may_check_id_card(actor, user: User) -> bool:
+    """System administrators, and institution administrators of an organisation ``user`` belongs
+    to, may mark the real-name status; nobody marks their own."""
+    if not getattr(actor, "is_authenticated", False) or actor.id == user.id:
+        return False
+    return actor.is_system_admin or bool(actor.organisation_ids("institution_admin") & user.organisation_ids())
+
+
+def set_id_card_status(actor: User, user: User, status: str) -> None:
+    """Mark the real-name check of ``user``'s ID card number."""
+    if not may_check_id_card(actor, user):
+        raise AccountPermissionError(_l("You may not check this person's real name."))
+    if status not in ID_CARD_STATUSES:
+        raise AccountError(_l("Unknown status."), "status")
+    if status != "unverified" and not user.id_card_number:
+        raise AccountError(_l("This person has not entered an ID card number."), "status")
+    user.id_card_status = status
+    user.id_card_checked_by_id = actor.id
+    user.id_card_checked_at = utcnow()
+    db.session.flush()
+    log.info("id card status marked", extra={"event": "id_card_status", "user_id": user.id,
+                                             "actor_id": actor.id, "status": status})
 
 
 # --- login throttling ------------------------------------------------------------------------
@@ -163,11 +223,10 @@ def change_password(user: User, old_password: str | None, new_password: str) -> 
     db.session.flush()
 
 
-def allow_reset_mail(remote_addr: str | None) -> bool:
-    """Count a password-reset request from ``remote_addr``; False once the hourly limit is used up."""
+def _count_hourly(key: str, limit: int) -> bool:
+    """Count one event for ``key`` in its hourly window; False once ``limit`` is used up."""
     now = utcnow()
-    key = "reset:" + (remote_addr or "unknown")
-    row = db.session.get(LoginFailure, key)
+    row = db.session.get(LoginFailure, key, with_for_update=True)
     if row is None:
         row = LoginFailure(key=key, count=0, first_at=now)
         db.session.add(row)
@@ -175,7 +234,12 @@ def allow_reset_mail(remote_addr: str | None) -> bool:
         row.count, row.first_at = 0, now
     row.count += 1
     db.session.flush()
-    return row.count <= current_app.config["LMS_RESET_MAX_PER_HOUR"]
+    return row.count <= limit
+
+
+def allow_reset_mail(remote_addr: str | None) -> bool:
+    """Count a password-reset request from ``remote_addr``; False once the hourly limit is used up."""
+    return _count_hourly("reset:" + (remote_addr or "unknown"), current_app.config["LMS_RESET_MAX_PER_HOUR"])
 
 
 # --- password reset tokens -------------------------------------------------------------------
@@ -197,6 +261,172 @@ def user_from_reset_token(token: str) -> User | None:
     user = db.session.get(User, data.get("u"))
     if user is None or user.password_hash[-16:] != data.get("h"):
         return None
+    return user
+
+
+# --- e-mail verification ----------------------------------------------------------------------
+
+def _email_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-verification")
+
+
+def make_email_token(user: User) -> str:
+    """A signed link token for ``user``'s current address: a changed address kills it."""
+    return _email_serializer().dumps({"u": user.id, "e": user.email})
+
+
+def user_from_email_token(token: str) -> User | None:
+    """The user a valid, unexpired token was made for, while their address is still the same."""
+    try:
+        data = _email_serializer().loads(token, max_age=current_app.config["LMS_EMAIL_VERIFY_MAX_AGE"])
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = db.session.get(User, data["u"])
+    if user is None or not user.email or user.email != data.get("e"):
+        return None
+    return user
+
+
+def allow_verification_mail(user: User) -> bool:
+    """Count one verification mail for ``user``; False once the hourly limit is used up."""
+    return _count_hourly(f"verify-mail:{user.id}", current_app.config["LMS_VERIFY_MAIL_MAX_PER_HOUR"])
+
+
+def verify_email(actor: User, token: str) -> bool:
+    """``actor`` proves they receive mail at their address; True when this verified it (False when
+    it already was). The token must be ``actor``'s own: a link mailed to someone else's inbox for
+    an account they do not hold verifies nothing."""
+    user = user_from_email_token(token)
+    if user is None:
+        raise AccountError(_l("This verification link is invalid or has expired."))
+    if user.id != actor.id:
+        raise AccountPermissionError(_l("This verification link belongs to another account."))
+    return _mark_verified(user, "email", user.email)
+
+
+def _mark_verified(user: User, channel: str, address: str) -> bool:
+    """Set the verification time once (a conditional UPDATE: parallel requests verify once) and
+    announce it after commit."""
+    column = User.email_verified_at if channel == "email" else User.mobile_verified_at
+    address_column = User.email if channel == "email" else User.mobile
+    result = db.session.execute(sa.update(User).where(User.id == user.id, address_column == address,
+                                                      column.is_(None)).values({column: utcnow()}))
+    if result.rowcount != 1:
+        db.session.refresh(user)
+        return False
+    db.session.flush()
+    db.session.refresh(user)
+    send_after_commit(account_verified, user, channel=channel, address=address)
+    log.info("account verified", extra={"event": "account_verified", "user_id": user.id, "channel": channel})
+    return True
+
+
+# --- SMS codes -------------------------------------------------------------------------------
+
+SMS_PURPOSES = ("verify", "reset")
+
+
+def _code_hash(purpose: str, mobile: str, code: str) -> str:
+    # Keyed: six digits are too few to keep secret behind a plain hash.
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"sms-code:{purpose}:{mobile}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def normalise_mobile(mobile: str) -> str:
+    """An 11-digit mainland number, or AccountError."""
+    email, number = normalise_login(mobile)
+    if email or not number:
+        raise AccountError(_l("Enter an 11-digit mobile number."), "mobile")
+    return number
+
+
+def issue_sms_code(purpose: str, mobile: str, user: User | None, remote_addr: str | None) -> str:
+    """A new code for ``mobile`` (returned, to be sent after commit). Counts towards the hourly
+    limits per number and per client address, whether or not ``user`` exists."""
+    cfg = current_app.config
+    if purpose not in SMS_PURPOSES:
+        raise ValueError(purpose)
+    by_number = _count_hourly(f"sms-num:{mobile}", cfg["LMS_SMS_MAX_PER_NUMBER_PER_HOUR"])
+    by_addr = _count_hourly(f"sms-addr:{remote_addr or 'unknown'}", cfg["LMS_SMS_MAX_PER_ADDRESS_PER_HOUR"])
+    if not (by_number and by_addr):
+        raise AccountError(_l("Too many codes were requested. Please wait an hour and try again."))
+    code = f"{secrets.randbelow(10**6):06d}"
+    now = utcnow()
+    db.session.add(SmsCode(purpose=purpose, mobile=mobile, user_id=user.id if user else None,
+                           code_hash=_code_hash(purpose, mobile, code), created_at=now,
+                           expires_at=now + dt.timedelta(seconds=cfg["LMS_SMS_CODE_MAX_AGE"]), attempts=0))
+    db.session.flush()
+    return code
+
+
+def _use_sms_code(purpose: str, mobile: str, code: str) -> SmsCode:
+    """Check ``code`` against the newest code sent to ``mobile`` for ``purpose`` and use it up.
+
+    Every try counts (an atomic increment, so parallel guesses cannot pass the limit); the caller
+    commits on error too, so wrong tries stay counted.
+    """
+    wrong = AccountError(_l("The code is wrong or has expired."), "code")
+    row = db.session.scalars(sa.select(SmsCode).where(SmsCode.purpose == purpose, SmsCode.mobile == mobile)
+                             .order_by(SmsCode.id.desc()).limit(1)).first()
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise wrong
+    counted = db.session.execute(sa.update(SmsCode).where(
+        SmsCode.id == row.id, SmsCode.attempts < current_app.config["LMS_SMS_CODE_MAX_ATTEMPTS"],
+        SmsCode.used_at.is_(None)).values(attempts=SmsCode.attempts + 1)).rowcount
+    if counted != 1:
+        raise AccountError(_l("Too many wrong codes. Please ask for a new code."), "code")
+    if not hmac.compare_digest(row.code_hash, _code_hash(purpose, mobile, (code or "").strip())):
+        raise wrong
+    used = db.session.execute(sa.update(SmsCode).where(SmsCode.id == row.id, SmsCode.used_at.is_(None))
+                              .values(used_at=utcnow())).rowcount
+    if used != 1:
+        raise wrong
+    db.session.flush()
+    return row
+
+
+def request_mobile_verification(user: User, remote_addr: str | None) -> str:
+    """A code to prove ``user``'s mobile number (returned, to be sent after commit)."""
+    if not user.mobile:
+        raise AccountError(_l("This account has no mobile number."))
+    if user.mobile_verified_at is not None:
+        raise AccountError(_l("Your mobile number is already verified."))
+    return issue_sms_code("verify", user.mobile, user, remote_addr)
+
+
+def verify_mobile(user: User, code: str) -> bool:
+    """``user`` proves they receive SMS at their number; True when this verified it."""
+    if not user.mobile:
+        raise AccountError(_l("This account has no mobile number."))
+    row = _use_sms_code("verify", user.mobile, code)
+    if row.user_id != user.id:
+        raise AccountError(_l("The code is wrong or has expired."), "code")
+    return _mark_verified(user, "mobile", user.mobile)
+
+
+def request_sms_reset(mobile: str, remote_addr: str | None) -> tuple[str, str] | None:
+    """Ask for a password-reset code; returns ``(mobile, code)`` to send after commit, or None
+    when no account has this number. The limits count either way, so the answer is the same."""
+    mobile = normalise_mobile(mobile)
+    user = db.session.scalars(sa.select(User).where(User.mobile == mobile)).first()
+    if user is not None and not user.is_active:
+        user = None
+    code = issue_sms_code("reset", mobile, user, remote_addr)
+    return (mobile, code) if user is not None else None
+
+
+def reset_password_by_sms(mobile: str, code: str, new_password: str) -> User:
+    """Set a new password with a reset code. The code also proves the number."""
+    mobile = normalise_mobile(mobile)
+    check_password_strength(new_password)  # before the code is used up
+    row = _use_sms_code("reset", mobile, code)
+    user = db.session.get(User, row.user_id) if row.user_id else None
+    if user is None or user.mobile != mobile or not user.is_active:
+        raise AccountError(_l("The code is wrong or has expired."), "code")
+    change_password(user, None, new_password)
+    _mark_verified(user, "mobile", mobile)
     return user
 
 

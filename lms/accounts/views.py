@@ -1,22 +1,29 @@
-"""Login, registration, password change and reset, profile and API tokens."""
+"""Login, registration, consent, verification of e-mail and mobile, password change and reset
+(by mail or SMS), profile, real-name status and API tokens."""
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from lms.accounts import operations as ops
-from lms.accounts.forms import (ApiTokenForm, ChangePasswordForm, EmptyForm, LoginForm, ProfileForm,
-                                RegisterForm, ResetPasswordForm, ResetRequestForm)
-from lms.accounts.models import ApiToken
+from lms.accounts import sms
+from lms.accounts.forms import (ID_CARD_STATUS_LABELS, ApiTokenForm, ChangePasswordForm, ConsentForm, EmptyForm,
+                                IdCardStatusForm, LoginForm, MobileCodeForm, ProfileForm, RegisterForm,
+                                ResetPasswordForm, ResetRequestForm, SmsResetForm, SmsResetRequestForm)
+from lms.accounts.models import ApiToken, User
 from lms.core.db import db
-from lms.core.forms import submit
+from lms.core.forms import apply_error, submit
 from lms.core.i18n import locale_code
 from lms.core.mail import send_mail
+from lms.core.permissions import get_visible_or_404
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger("lms.accounts")
 
 
 def is_local_path(target: str | None) -> bool:
@@ -62,12 +69,127 @@ def register():
         return redirect(url_for("main.home"))
     form = RegisterForm()
     done = submit(form, lambda: ops.register_user(form.login.data, form.password.data, form.real_name.data,
-                                                  locale=locale_code(get_locale())), ops.AccountError)
+                                                  locale=locale_code(get_locale()),
+                                                  consent_version=ops.current_policy_version()), ops.AccountError)
     if done.ok:
-        login_user(done.value)
-        flash(_("Your account has been created."), "success")
-        return redirect(url_for("main.home"))
+        user = done.value
+        login_user(user)
+        if user.email:
+            _send_verification_mail(user)  # after the commit: the account exists when the link arrives
+        flash(_("Your account has been created. Verify your email or mobile number on your account page."),
+              "success")
+        return redirect(url_for("auth.profile"))
     return render_template("accounts/register.html", form=form), done.status
+
+
+def _send_verification_mail(user) -> None:
+    link = current_app.config["LMS_PUBLIC_URL"].rstrip("/") + url_for("auth.verify_email",
+                                                                      token=ops.make_email_token(user))
+    send_mail(user.email, _("Confirm your email address"),
+              _("Open this link within three days and confirm that this address is yours:\n%(link)s\n\n"
+                "If you did not create an account, ignore this message; nothing will change.", link=link))
+
+
+@bp.route("/account/verify-email", methods=["POST"])
+@login_required
+def resend_verification():
+    """The account page's "send the link again" button (rate-limited per account)."""
+    EmptyForm().validate_on_submit()  # CSRF is checked globally
+    if not current_user.email or current_user.email_verified_at is not None:
+        return redirect(url_for("auth.profile"))
+    allowed = ops.allow_verification_mail(current_user)
+    db.session.commit()
+    if not allowed:
+        flash(_("Too many attempts; please wait and try again."), "danger")
+        return redirect(url_for("auth.profile"))
+    _send_verification_mail(current_user)
+    flash(_("A verification link has been sent to %(email)s.", email=current_user.email), "info")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.route("/account/verify-email/<token>", methods=["GET", "POST"])
+@login_required
+def verify_email(token):
+    """GET shows what will be confirmed and changes nothing; POST (CSRF) verifies."""
+    form = EmptyForm()
+    user = ops.user_from_email_token(token)
+    if user is None or user.id != current_user.id:
+        message = (_("This verification link is invalid or has expired.") if user is None
+                   else _("This verification link belongs to another account. Log in with that account to use it."))
+        return render_template("accounts/verify_email.html", form=form, error=message, token=token), \
+            (400 if user is None else 403)
+    if request.method == "POST":
+        try:
+            ops.verify_email(current_user, token)
+        except ops.AccountError as exc:
+            db.session.rollback()
+            return render_template("accounts/verify_email.html", form=form, error=str(exc.message), token=token), \
+                (403 if isinstance(exc, ops.AccountPermissionError) else 400)
+        db.session.commit()
+        flash(_("Your email address has been verified."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("accounts/verify_email.html", form=form, error=None, token=token)
+
+
+@bp.route("/account/mobile/code", methods=["POST"])
+@login_required
+def send_mobile_code():
+    EmptyForm().validate_on_submit()  # CSRF is checked globally
+    try:
+        code = ops.request_mobile_verification(current_user, request.remote_addr)
+    except ops.AccountError as exc:
+        db.session.commit()  # the limits count even when refused
+        flash(str(exc.message), "danger")
+        return redirect(url_for("auth.profile"))
+    db.session.commit()
+    if _send_sms(current_user.mobile, code):
+        flash(_("A 6-digit code has been sent to your mobile number. It is valid for 10 minutes."), "info")
+    return redirect(url_for("auth.profile", _anchor="verify-mobile"))
+
+
+@bp.route("/account/mobile/verify", methods=["POST"])
+@login_required
+def verify_mobile():
+    form = MobileCodeForm()
+    # Wrong codes are committed too: they count towards the code's limit.
+    done = submit(form, lambda: ops.verify_mobile(current_user, form.code.data), ops.AccountError,
+                  commit_on_error=True)
+    if done.ok:
+        flash(_("Your mobile number has been verified."), "success")
+        return redirect(url_for("auth.profile"))
+    return _render_profile(ProfileForm(obj=current_user), code_form=form), 400
+
+
+def _send_sms(mobile: str, code: str, *, tell_user: bool = True) -> bool:
+    try:
+        sms.send_code(mobile, code)
+    except sms.SmsError:
+        log.exception("sms not sent")
+        if tell_user:
+            flash(_("The SMS could not be sent. Please try again later."), "danger")
+        return False
+    return True
+
+
+@bp.route("/account/consent", methods=["GET", "POST"])
+@login_required
+def consent():
+    """Accept a new version of the user agreement and privacy notice before going on."""
+    form = ConsentForm()
+    done = submit(form, lambda: ops.record_consent(current_user), ops.AccountError)
+    if done.ok:
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/consent.html", form=form), done.status
+
+
+@bp.route("/legal/terms")
+def legal_terms():
+    return render_template("accounts/legal_terms.html", version=ops.current_policy_version())
+
+
+@bp.route("/legal/privacy")
+def legal_privacy():
+    return render_template("accounts/legal_privacy.html", version=ops.current_policy_version())
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -80,7 +202,12 @@ def profile():
     if done.ok:
         flash(_("Your profile has been saved."), "success")
         return redirect(url_for("auth.profile"))
-    return render_template("accounts/profile.html", form=form), done.status
+    return _render_profile(form), done.status
+
+
+def _render_profile(form, code_form=None):
+    return render_template("accounts/profile.html", form=form, code_form=code_form or MobileCodeForm(formdata=None),
+                           id_card_labels=ID_CARD_STATUS_LABELS)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -129,6 +256,59 @@ def reset_password(token):
         flash(_("Your password has been changed. Please log in."), "success")
         return redirect(url_for("auth.login"))
     return render_template("accounts/reset_password.html", form=form), done.status
+
+
+@bp.route("/reset/sms", methods=["GET", "POST"])
+def sms_reset_request():
+    """Ask for a reset code by SMS. The answer is the same whether or not the number has an account."""
+    form = SmsResetRequestForm()
+    if form.validate_on_submit():
+        try:
+            pending = ops.request_sms_reset(form.mobile.data, request.remote_addr)
+        except ops.AccountError as exc:
+            db.session.commit()  # the limits count even when refused
+            apply_error(exc, form)
+            status = 429 if exc.field is None else 400
+            return render_template("accounts/sms_reset_request.html", form=form), status
+        db.session.commit()
+        if pending is not None:
+            # A provider failure is logged, not shown: the answer must not differ for numbers
+            # that have an account.
+            _send_sms(*pending, tell_user=False)
+        flash(_("If an account has this mobile number, a 6-digit code has been sent to it."), "info")
+        return redirect(url_for("auth.sms_reset", mobile=ops.normalise_mobile(form.mobile.data)))
+    return render_template("accounts/sms_reset_request.html", form=form), (400 if form.is_submitted() else 200)
+
+
+@bp.route("/reset/sms/code", methods=["GET", "POST"])
+def sms_reset():
+    """Enter the SMS code and a new password."""
+    form = SmsResetForm()
+    if not form.is_submitted() and request.args.get("mobile"):
+        form.mobile.data = request.args["mobile"][:20]
+    done = submit(form, lambda: ops.reset_password_by_sms(form.mobile.data, form.code.data, form.password.data),
+                  ops.AccountError, commit_on_error=True)
+    if done.ok:
+        flash(_("Your password has been changed. Please log in."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("accounts/sms_reset.html", form=form), done.status
+
+
+@bp.route("/admin/users/<int:user_id>/real-name", methods=["GET", "POST"])
+@login_required
+def id_card_status(user_id):
+    """Mark the real-name check of a member (institution administrators of the member's
+    organisations, system administrators)."""
+    user = get_visible_or_404(current_user, User, user_id)  # someone you cannot see: 404
+    if not ops.may_check_id_card(current_user, user):
+        abort(403)
+    form = IdCardStatusForm(data={"status": user.id_card_status})
+    done = submit(form, lambda: ops.set_id_card_status(current_user, user, form.status.data), ops.AccountError)
+    if done.ok:
+        flash(_("Saved."), "success")
+        return redirect(url_for("auth.id_card_status", user_id=user.id))
+    return render_template("accounts/id_card_status.html", user=user, form=form,
+                           id_card_labels=ID_CARD_STATUS_LABELS), done.status
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

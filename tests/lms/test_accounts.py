@@ -17,7 +17,7 @@ def _post_form(client, url, data, lang="zh_CN"):
 
 def test_register_with_mobile_and_login(client, auth):
     resp = _post_form(client, "/register", {"login": "138 0013 8000", "real_name": "张三",
-                                            "password": "abc12345", "confirm": "abc12345"})
+                                            "password": "abc12345", "confirm": "abc12345", "accept_terms": "y"})
     assert resp.status_code == 302
     user = db.session.scalars(sa.select(User).where(User.mobile == "13800138000")).one()
     assert user.password_hash.startswith("$argon2id$")
@@ -31,7 +31,8 @@ def test_register_errors_in_chinese_and_english(client):
     assert resp.status_code == 400
     assert "两次输入的密码不一致" in resp.get_data(as_text=True)
     resp = _post_form(client, "/register", {"login": "not-a-login", "real_name": "x",
-                                            "password": "abc12345", "confirm": "abc12345"}, lang="en")
+                                            "password": "abc12345", "confirm": "abc12345", "accept_terms": "y"},
+                     lang="en")
     assert resp.status_code == 400
     assert "valid email address or an 11-digit mobile number" in resp.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0

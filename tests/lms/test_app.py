@@ -23,9 +23,15 @@ def test_production_refuses_sqlite(tmp_path):
         create_app({"LMS_ENV": "production", "INSTANCE_PATH": str(tmp_path), "LMS_SECRET_KEY": "x" * 48})
 
 
+#: Delivery settings a production start needs besides the secret key and the database.
+PRODUCTION_DELIVERY = {"MAIL_BACKEND": "smtp", "LMS_SMS_BACKEND": "aliyun", "LMS_SMS_ACCESS_KEY_ID": "id",
+                       "LMS_SMS_ACCESS_KEY_SECRET": "secret", "LMS_SMS_SIGN_NAME": "培训平台",
+                       "LMS_SMS_TEMPLATE_CODE": "SMS_1"}
+
+
 def test_production_accepts_safe_settings_and_secures_cookies(tmp_path):
     app = create_app({"LMS_ENV": "production", "INSTANCE_PATH": str(tmp_path), "LMS_SECRET_KEY": "x" * 48,
-                      "LMS_DATABASE_URL": "postgresql://u@127.0.0.1/x"})
+                      "LMS_DATABASE_URL": "postgresql://u@127.0.0.1/x", **PRODUCTION_DELIVERY})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
@@ -156,3 +162,14 @@ def test_migrations_match_models(app):
         ctx = MigrationContext.configure(conn, opts={"compare_type": False})
         diff = [d for d in compare_metadata(ctx, db.metadata) if d[0] != "remove_table" or d[1].name != "alembic_version"]
     assert diff == []
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("MAIL_BACKEND", "console", "MAIL_BACKEND"),
+    ("LMS_SMS_BACKEND", "console", "LMS_SMS_BACKEND"),
+    ("LMS_SMS_ACCESS_KEY_SECRET", "", "LMS_SMS_ACCESS_KEY_SECRET"),
+])
+def test_production_refuses_console_delivery(tmp_path, setting, value, message):
+    with pytest.raises(UnsafeConfiguration, match=message):
+        create_app({"LMS_ENV": "production", "INSTANCE_PATH": str(tmp_path), "LMS_SECRET_KEY": "x" * 48,
+                    "LMS_DATABASE_URL": "postgresql://u@127.0.0.1/x", **PRODUCTION_DELIVERY, setting: value})
