@@ -33,6 +33,9 @@ def pending_events() -> list[tuple]:
 
 @sa.event.listens_for(Session, "after_commit")
 def _send(session):
+    if session.in_nested_transaction():
+        # SQLAlchemy also calls after_commit when a SAVEPOINT is released: not a commit yet.
+        return
     events = session.info.pop(_KEY, None)
     if not events or not has_app_context():
         return

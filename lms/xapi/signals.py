@@ -35,6 +35,9 @@ def pending(session) -> list[str]:
 
 @sa.event.listens_for(Session, "after_commit")
 def _send_after_commit(session):
+    if session.in_nested_transaction():
+        # SQLAlchemy also calls after_commit when a SAVEPOINT is released: not a commit yet.
+        return
     ids = session.info.pop(_IDS, None)
     voided = session.info.pop(_VOIDED, None)
     if not ids and not voided:
