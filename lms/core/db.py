@@ -114,3 +114,52 @@ def init_app(app) -> None:
         # A request that raised never commits half its work.
         if exc is not None:
             db.session.rollback()
+
+
+# --- one effect per intent -------------------------------------------------------------------
+
+
+def lock_row(instance):
+    """Take the write lock on ``instance``'s row and reload it, so a check made afterwards (already
+    graded? already certified?) sees what a concurrent request committed and holds until commit.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` on the row. SQLite has no row locks: a no-op ``UPDATE``
+    of the row begins the write transaction, which takes the database's single write lock (other
+    writers wait, see ``busy_timeout``), and the reload then reads the latest committed state.
+    Call it before changing the instance (pending changes to it are discarded by the reload).
+    """
+    mapper = sa.inspect(instance).mapper
+    db.session.flush()
+    if db.session.get_bind(mapper=mapper).dialect.name == "sqlite":
+        table = mapper.local_table
+        pk = mapper.primary_key[0]
+        other = next((c for c in table.columns if not c.primary_key), pk)
+        db.session.execute(sa.update(table).where(pk == getattr(instance, mapper.get_property_by_column(pk).key))
+                           .values({other.name: other}))
+        db.session.refresh(instance)
+    else:
+        db.session.refresh(instance, with_for_update=True)
+    return instance
+
+
+def insert_once(instance, find):
+    """Add ``instance`` in a SAVEPOINT; when a unique constraint says a concurrent (or earlier)
+    request already made the same row, undo only this insert and return ``find()`` instead.
+
+    Returns ``(row, created)``. ``find`` is a callable returning the existing row (or ``None``,
+    in which case the IntegrityError is re-raised: it was not a duplicate).
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(instance)
+        db.session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        existing = find()
+        if existing is None:
+            raise
+        return existing, False
+    savepoint.commit()
+    return instance, True
