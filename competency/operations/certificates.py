@@ -18,6 +18,7 @@ import secrets
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from competency.operations import CompetencyError
 from lms.core import extension_points as events
@@ -235,8 +236,8 @@ def issue_certificate(attainment, *, actor):
     """Issue the certificate of an awarded attainment (awarded -> certified).
 
     One valid certificate per attainment: the attainment's row is locked first, and a certified
-    attainment answers with the certificate it already has, so concurrent identical requests
-    issue one (a partial unique index on unrevoked certificates backs this up).
+    attainment is refused (409), so of concurrent identical requests one issues and the others
+    are refused (a partial unique index on unrevoked certificates backs this up).
     """
     from competency.models import Certificate, StateChange
     from competency.operations.attainment import _snapshot, may_assess
@@ -244,10 +245,9 @@ def issue_certificate(attainment, *, actor):
     if not may_assess(actor, attainment.level.framework.occupation_id):
         raise CompetencyError("you are not authorised to issue this certificate", status=403, code="forbidden")
     lock_row(attainment)
-    if attainment.status == "certified":
-        existing = valid_certificate(attainment)
-        if existing is not None:
-            return existing
+    if attainment.status == "certified" and valid_certificate(attainment) is not None:
+        raise CompetencyError(_l("A certificate has already been issued for this level."), status=409,
+                              code="already_certified")
     if attainment.status != "awarded":
         raise CompetencyError("a certificate is issued for an awarded level only", status=409, code="not_awarded")
     before = _snapshot(attainment)
@@ -266,7 +266,8 @@ def issue_certificate(attainment, *, actor):
     }
     cert, created = insert_once(cert, lambda: valid_certificate(attainment))
     if not created:
-        return cert
+        raise CompetencyError(_l("A certificate has already been issued for this level."), status=409,
+                              code="already_certified")
     cert.credential = _credential_for(cert, attainment)
     attainment.status, attainment.certified_at = "certified", cert.issued_at
     db.session.add(StateChange(learner_key=attainment.learner_key, subject="level", level_id=level.id,
