@@ -24,7 +24,7 @@ from competency.apprenticeship.models import (HOURS_KINDS, SIGNOFF_KINDS, Appren
                                               ApprenticeshipNotification, Cohort, HoursEntry, MilestoneDefinition,
                                               PolicyProfile, Programme, SignOff, add_months)
 from lms.core import extension_points as events
-from lms.core.db import db, insert_once, lock_row, utcnow
+from lms.core.db import begin_write, db, insert_once, lock_row, utcnow
 from lms.core.events import send_after_commit
 from lms.core.permissions import can
 
@@ -421,6 +421,7 @@ def import_apprentices(actor, cohort: Cohort, text: str, today: dt.date | None =
         except ValueError:
             raise ApprenticeshipError(_("%(col)s is not a date (YYYY-MM-DD)", col=name)) from None
 
+    begin_write()  # on SQLite, keep the SAVEPOINT inside the request's transaction
     savepoint = db.session.begin_nested()
     try:
         for line, row in enumerate(reader, start=2):

@@ -123,23 +123,36 @@ def lock_row(instance):
     """Take the write lock on ``instance``'s row and reload it, so a check made afterwards (already
     graded? already certified?) sees what a concurrent request committed and holds until commit.
 
-    PostgreSQL: ``SELECT ... FOR UPDATE`` on the row. SQLite has no row locks: a no-op ``UPDATE``
-    of the row begins the write transaction, which takes the database's single write lock (other
-    writers wait, see ``busy_timeout``), and the reload then reads the latest committed state.
+    PostgreSQL: ``SELECT ... FOR UPDATE`` on the row. SQLite has no row locks: the transaction
+    takes the database's single write lock (other writers wait, see ``busy_timeout``), and the
+    reload then reads the latest committed state.
     Call it before changing the instance (pending changes to it are discarded by the reload).
     """
-    mapper = sa.inspect(instance).mapper
     db.session.flush()
-    if db.session.get_bind(mapper=mapper).dialect.name == "sqlite":
-        table = mapper.local_table
-        pk = mapper.primary_key[0]
-        other = next((c for c in table.columns if not c.primary_key), pk)
-        db.session.execute(sa.update(table).where(pk == getattr(instance, mapper.get_property_by_column(pk).key))
-                           .values({other.name: other}))
+    if begin_write():
         db.session.refresh(instance)
     else:
         db.session.refresh(instance, with_for_update=True)
     return instance
+
+
+def begin_write() -> bool:
+    """On SQLite, make sure the session's transaction is a write transaction (True); on other
+    databases do nothing (False).
+
+    The sqlite3 module begins a transaction only before the first INSERT/UPDATE/DELETE, so a
+    transaction that has written holds the database's write lock until it ends; one that has not
+    is begun here with ``BEGIN IMMEDIATE``, which waits for the lock (``busy_timeout``). This
+    also keeps a SAVEPOINT inside a transaction: issued outside one, SQLite's SAVEPOINT would
+    begin a transaction of its own that its RELEASE commits.
+    """
+    conn = db.session.connection()
+    if conn.dialect.name != "sqlite":
+        return False
+    raw = conn.connection.dbapi_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+    return True
 
 
 def insert_once(instance, find):
@@ -151,6 +164,7 @@ def insert_once(instance, find):
     """
     from sqlalchemy.exc import IntegrityError
 
+    begin_write()
     savepoint = db.session.begin_nested()
     try:
         db.session.add(instance)
