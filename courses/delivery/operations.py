@@ -605,8 +605,21 @@ def grade_submission(grader, submission_id: int, *, score: float, passed: bool, 
     failed for the lesson, with the grader as instructor; a pass completes the lesson.
 
     Graded once: the submission's row is locked before the check, so of concurrent identical
-    requests one grades and the others are refused (409). Nobody grades their own work.
+    requests one grades and the others are refused (409); changing a grade is
+    :func:`regrade_submission`. Nobody grades their own work.
     """
+    return _grade(grader, submission_id, score=score, passed=passed, comment=comment, now=now, regrade=False)
+
+
+def regrade_submission(grader, submission_id: int, *, score: float, passed: bool, comment: str = "",
+                       now: dt.datetime | None = None) -> Submission:
+    """Change the grade of a graded submission: an explicit action of its own, never the effect
+    of grading twice. Recorded as a new passed or failed statement; a lesson once completed stays
+    completed (a learner's result is not taken back)."""
+    return _grade(grader, submission_id, score=score, passed=passed, comment=comment, now=now, regrade=True)
+
+
+def _grade(grader, submission_id: int, *, score, passed, comment, now, regrade: bool) -> Submission:
     from courses.delivery.teaching import may_grade
 
     now = now or utcnow()
@@ -616,8 +629,10 @@ def grade_submission(grader, submission_id: int, *, score: float, passed: bool, 
     if submission.enrolment.user_id == grader.id:
         raise DeliveryError(403, "own_submission", _("You cannot grade your own work."))
     lock_row(submission)
-    if submission.status == "graded":
+    if submission.status == "graded" and not regrade:
         raise DeliveryError(409, "already_graded", _("This submission has already been graded."))
+    if submission.status != "graded" and regrade:
+        raise DeliveryError(409, "not_graded", _("This submission has not been graded yet."))
     lesson = submission.lesson
     maximum = float(lesson.task_max_score or 0)
     try:

@@ -132,3 +132,23 @@ def test_delivery_events_are_sent_once_after_commit_and_never_after_rollback(app
     ops.open_lesson(learner, w.lesson("text").id)  # already completed: no second event
     db.session.commit()
     assert len(lessons) == 1 and len(courses_done) == 1
+
+
+def test_a_regrade_is_an_explicit_action(app, create_user, create_org):
+    import pytest
+
+    from courses.delivery import operations as ops
+
+    w = build_world(create_user, create_org, kinds=("practical",))
+    sub = ops.submit_practical(w.learner, w.lesson("practical").id, "接好了")
+    with pytest.raises(ops.DeliveryError) as info:
+        ops.regrade_submission(w.teacher, sub.id, score=50, passed=False)
+    assert info.value.code == "not_graded"
+    ops.grade_submission(w.teacher, sub.id, score=40, passed=False)
+    with pytest.raises(ops.DeliveryError) as info:
+        ops.grade_submission(w.teacher, sub.id, score=90, passed=True)
+    assert info.value.code == "already_graded"
+    ops.regrade_submission(w.teacher, sub.id, score=90, passed=True, comment="复核后通过")
+    db.session.commit()
+    assert (sub.score, sub.passed, sub.comment) == (90, True, "复核后通过")
+    assert ops.progress_row(w.enrolment, w.lesson("practical")).status == "completed"
