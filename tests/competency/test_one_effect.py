@@ -262,3 +262,43 @@ def test_apprenticeship_events_are_sent_after_commit(app, cohort_world, received
     assert changes and all(kw["old"] != kw["new"] == row.status for row, kw in changes)
     assert len({row.id for row, _kw in changes}) == len(changes)  # once per change
     assert "overdue" in {kw["new"] for _row, kw in changes}
+
+
+def test_voided_evidence_retracts_the_level_and_revokes_its_certificate_with_events(app, create_user, create_org):
+    from competency.models import Certificate, LevelAttainment
+    from competency.operations.attainment import award_level, record_exam_result
+    from competency.operations.certificates import issue_certificate
+    from tests.competency.helpers import void
+
+    retracted, revoked = [], []
+
+    def on_retracted(att, **kw):  # the engine's task session is closed afterwards: keep the ids
+        retracted.append(att.id)
+
+    def on_revoked(cert, **kw):
+        revoked.append(cert.id)
+
+    events.level_retracted.connect(on_retracted)
+    events.certificate_revoked.connect(on_revoked)
+    org = create_org("Void school", "institution")
+    admin = create_user("institution_admin", org)
+    learner = create_user("learner", org, login="voided@example.com")
+    fw = import_small()
+    a = mbox("voided@example.com")
+    ids = record(stmt(a, PASSED, X + "wiring", scaled=0.9), stmt(a, COMPLETED, X + "laws-a"),
+                 stmt(a, COMPLETED, X + "laws-b"))
+    lv = level(fw, 1)
+    record_exam_result(learner, lv, "theory", 80, actor=admin)
+    record_exam_result(learner, lv, "practical", 70, actor=admin)
+    db.session.commit()
+    att = db.session.scalar(sa.select(LevelAttainment).where(LevelAttainment.user_id == learner.id))
+    award_level(att, actor=admin)
+    cert = issue_certificate(att, actor=admin)
+    db.session.commit()
+    void(ids[0], a)  # the wiring statement carried the required unit
+    db.session.expire_all()
+    assert db.session.get(LevelAttainment, att.id).status == "retracted"
+    assert db.session.get(Certificate, cert.id).revoked_at is not None
+    events.level_retracted.disconnect(on_retracted)
+    events.certificate_revoked.disconnect(on_revoked)
+    assert retracted == [att.id] and revoked == [cert.id]
