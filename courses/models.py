@@ -635,4 +635,7 @@ class Submission(db.Model):
     __table_args__ = (
         sa.CheckConstraint(f"status IN {_in(SUBMISSION_STATUSES)}", name="status"),
         sa.UniqueConstraint("enrolment_id", "lesson_id", "number"),
+        # One hand-in waits for its grade at a time (a resubmission follows a failed grade).
+        sa.Index("uq_courses_submissions_awaiting_grade", "enrolment_id", "lesson_id", unique=True,
+                 postgresql_where=sa.text("status = 'submitted'"), sqlite_where=sa.text("status = 'submitted'")),
     )

@@ -293,6 +293,98 @@ def live_server(app):
     app.config["LMS_PUBLIC_URL"] = old
 
 
+class WebSession:
+    """A browser-like HTTP client of the live server: its own cookies (so its own login session and
+    CSRF token), no redirects followed. ``request`` answers ``(status, body text)``."""
+
+    def __init__(self, base_url: str):
+        import http.cookiejar
+        import urllib.request
+
+        class _NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        self.base_url = base_url.rstrip("/")
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect())
+
+    def request(self, method: str, path: str, *, form: dict | None = None, json: object = None,
+                headers: dict | None = None) -> tuple[int, str]:
+        import json as _json
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        data, hdrs = None, dict(headers or {})
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        elif json is not None:
+            data = _json.dumps(json).encode()
+            hdrs["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.base_url + path, data=data, headers=hdrs, method=method)
+        try:
+            with self._opener.open(req, timeout=120) as resp:
+                return resp.status, resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode("utf-8", "replace")
+
+    def csrf(self, path: str = "/") -> str:
+        status, html = self.request("GET", path)
+        assert status == 200, (path, status)
+        return csrf_token_from(html)
+
+    def login(self, user_or_login, password: str = PASSWORD) -> "WebSession":
+        login = getattr(user_or_login, "login", user_or_login)
+        status, _body = self.request("POST", "/login", form={"login": login, "password": password,
+                                                            "csrf_token": self.csrf("/login")})
+        assert status in (302, 303), f"login failed for {login}: {status}"
+        return self
+
+
+def in_parallel(n: int, fn) -> list:
+    """Run ``fn(i)`` in ``n`` threads released together (a barrier), as ``n`` simultaneous
+    requests would; returns the results in order (an exception is returned, not raised)."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i):
+        try:
+            barrier.wait(timeout=60)
+            results[i] = fn(i)
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    return results
+
+
+@pytest.fixture
+def received_events():
+    """``received_events(signal)`` -> a list that fills with ``(sender, kwargs)`` each time the
+    signal is sent during the test (receivers are disconnected afterwards)."""
+    connected = []
+
+    def watch(signal):
+        got = []
+
+        def receiver(sender, **kwargs):
+            got.append((sender, kwargs))
+
+        signal.connect(receiver, weak=False)
+        connected.append((signal, receiver))
+        return got
+
+    yield watch
+    for signal, receiver in connected:
+        signal.disconnect(receiver)
+
+
 @pytest.fixture(scope="session")
 def chromium():
     need(os.path.exists(CHROMIUM), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
@@ -342,4 +434,5 @@ def browser_login(page, base_url: str, login: str, password: str = PASSWORD) -> 
     page.wait_for_load_state()
 
 
-__all__ = ["need", "port_open", "free_port", "csrf_token_from", "browser_login", "PASSWORD", "STRICT", "shutil"]
+__all__ = ["need", "port_open", "free_port", "csrf_token_from", "browser_login", "in_parallel", "WebSession",
+           "PASSWORD", "STRICT", "shutil"]

@@ -286,6 +286,12 @@ class SignOff(db.Model):
     is a new record that references the one it corrects."""
 
     __tablename__ = "competency_signoffs"
+    __table_args__ = (
+        # A record is corrected once; a further correction corrects the correction.
+        sa.Index("uq_competency_signoffs_corrects_id", "corrects_id", unique=True,
+                 postgresql_where=sa.text("corrects_id IS NOT NULL"),
+                 sqlite_where=sa.text("corrects_id IS NOT NULL")),
+    )
 
     #: Primary key.
     id: Mapped[int] = mapped_column(primary_key=True)

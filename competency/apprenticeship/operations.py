@@ -23,7 +23,9 @@ from competency.apprenticeship import evidence
 from competency.apprenticeship.models import (HOURS_KINDS, SIGNOFF_KINDS, Apprentice, ApprenticeMilestone,
                                               ApprenticeshipNotification, Cohort, HoursEntry, MilestoneDefinition,
                                               PolicyProfile, Programme, SignOff, add_months)
-from lms.core.db import db, utcnow
+from lms.core import extension_points as events
+from lms.core.db import begin_write, db, insert_once, lock_row, utcnow
+from lms.core.events import send_after_commit
 from lms.core.permissions import can
 
 #: Target levels a programme may aim at (rung -> label): 中级工 .. 高级技师.
@@ -46,6 +48,10 @@ DEFAULT_TITLES = {
 
 #: Days before the due date from which an unmet milestone is "at risk".
 AT_RISK_DAYS = 14
+
+#: A sign-off identical to one the same mentor recorded this many seconds ago is the same
+#: intent sent twice (a double click, a retried request) and answers with that record.
+DUPLICATE_SIGNOFF_SECONDS = 120
 
 
 class ApprenticeshipError(Exception):
@@ -328,6 +334,9 @@ def add_apprentice(actor, cohort: Cohort, *, user, enterprise_mentor, school_men
     if contract_end < add_months(contract_start, policy.min_contract_months) - dt.timedelta(days=1):
         raise ApprenticeshipError(_("The labour contract must run at least %(n)s months.",
                                     n=policy.min_contract_months), "contract_end")
+    # Lock the cohort: concurrent additions (the same person twice, or the last free places) are
+    # decided one after the other.
+    lock_row(cohort)
     if db.session.scalars(sa.select(Apprentice).filter_by(cohort_id=cohort.id, user_id=user.id)).first():
         raise ApprenticeshipError(_("%(name)s is already in this cohort.", name=user.display_name), "user", 409,
                                   "duplicate")
@@ -347,8 +356,11 @@ def add_apprentice(actor, cohort: Cohort, *, user, enterprise_mentor, school_men
                             agreement_signed_on=agreement_signed_on, contract_start=contract_start,
                             contract_end=contract_end,
                             joined_on=max(joined_on or cohort.start_date, cohort.start_date))
-    db.session.add(apprentice)
-    db.session.flush()
+    apprentice, created = insert_once(apprentice, lambda: db.session.scalars(
+        sa.select(Apprentice).filter_by(cohort_id=cohort.id, user_id=user.id)).first())
+    if not created:
+        raise ApprenticeshipError(_("%(name)s is already in this cohort.", name=user.display_name), "user", 409,
+                                  "duplicate")
     _sync_plan(apprentice, programme.definitions(cohort.template_version))
     if backfill:
         known = db.session.scalar(sa.select(sa.func.count()).select_from(evidence.LearningFact)
@@ -409,6 +421,7 @@ def import_apprentices(actor, cohort: Cohort, text: str, today: dt.date | None =
         except ValueError:
             raise ApprenticeshipError(_("%(col)s is not a date (YYYY-MM-DD)", col=name)) from None
 
+    begin_write()  # on SQLite, keep the SAVEPOINT inside the request's transaction
     savepoint = db.session.begin_nested()
     try:
         for line, row in enumerate(reader, start=2):
@@ -453,9 +466,16 @@ def is_mentor_of(user, apprentice: Apprentice) -> bool:
 def sign_off(actor, apprentice: Apprentice, *, kind: str = "workplace_task", task_code: str, task_title: str = "",
              comment: str = "", score: float | None = None, approved: bool = True, corrects: SignOff | None = None,
              attachment=None, today: dt.date | None = None) -> SignOff:
-    """Record a mentor's sign-off (or a correction of an earlier one); immutable and attributed."""
+    """Record a mentor's sign-off (or a correction of an earlier one); immutable and attributed.
+
+    One effect per intent: the apprentice's row is locked, a record is corrected once (the same
+    correction sent again answers with it; a different one is refused with 409), and a sign-off
+    identical to one the same mentor just recorded answers with that record.
+    """
     if kind not in SIGNOFF_KINDS:
         raise ApprenticeshipError(_("Unknown kind of sign-off."), "kind")
+    if actor.id == apprentice.user_id:
+        _deny(_("You cannot sign off your own work."))
     if kind == "workplace_task" and actor.id != apprentice.enterprise_mentor_id:
         _deny(_("Only the apprentice's enterprise mentor signs off workplace tasks."))
     if not is_mentor_of(actor, apprentice):
@@ -471,24 +491,50 @@ def sign_off(actor, apprentice: Apprentice, *, kind: str = "workplace_task", tas
     if corrects is not None and (corrects.apprentice_id != apprentice.id or corrects.kind != kind
                                  or corrects.task_code != task_code):
         raise ApprenticeshipError(_("A correction must refer to a record of the same task."), "corrects")
-    if corrects is not None and db.session.scalars(sa.select(SignOff).filter_by(corrects_id=corrects.id)).first():
-        raise ApprenticeshipError(_("That record was already corrected; correct the latest one."), "corrects", 409,
-                                  "already_corrected")
     if corrects is None and approved is False:
         raise ApprenticeshipError(_("Only a correction can withdraw a sign-off."), "approved")
+    comment = (comment or "")[:5000]
+    lock_row(apprentice)
+    same = dict(kind=kind, task_code=task_code, signed_by_id=actor.id, approved=approved, score=score,
+                comment=comment)
+    if corrects is not None:
+        earlier = _correction_of(corrects)
+        if earlier is not None:
+            if _same_signoff(earlier, same):
+                return earlier
+            raise ApprenticeshipError(_("That record was already corrected; correct the latest one."), "corrects",
+                                      409, "already_corrected")
+    else:
+        since = utcnow() - dt.timedelta(seconds=DUPLICATE_SIGNOFF_SECONDS)
+        for earlier in db.session.scalars(sa.select(SignOff).where(
+                SignOff.apprentice_id == apprentice.id, SignOff.task_code == task_code,
+                SignOff.signed_by_id == actor.id, SignOff.corrects_id.is_(None), SignOff.signed_at >= since)):
+            if _same_signoff(earlier, same):
+                return earlier
     path, name = "", ""
     if attachment is not None and getattr(attachment, "filename", ""):
         path, name = _store_attachment(attachment)
     record = SignOff(apprentice_id=apprentice.id, kind=kind, task_code=task_code, task_title=(task_title or "")[:200],
-                     comment=(comment or "")[:5000], score=score, approved=approved, attachment_path=path,
+                     comment=comment, score=score, approved=approved, attachment_path=path,
                      attachment_name=name, signed_by_id=actor.id, signed_at=utcnow(),
                      corrects_id=corrects.id if corrects else None)
-    db.session.add(record)
-    db.session.flush()
+    record, created = insert_once(record, lambda: _correction_of(corrects) if corrects is not None else None)
+    if not created:
+        raise ApprenticeshipError(_("That record was already corrected; correct the latest one."), "corrects", 409,
+                                  "already_corrected")
     record.statement_id = _record_signoff_statement(actor, apprentice, record)
     db.session.flush()
     recompute([apprentice.id], today=today)
+    send_after_commit(events.signoff_recorded, record)
     return record
+
+
+def _correction_of(record: SignOff) -> SignOff | None:
+    return db.session.scalars(sa.select(SignOff).filter_by(corrects_id=record.id)).first()
+
+
+def _same_signoff(record: SignOff, fields: dict) -> bool:
+    return all(getattr(record, k) == v for k, v in fields.items())
 
 
 ALLOWED_ATTACHMENTS = (".pdf", ".jpg", ".jpeg", ".png", ".docx", ".xlsx", ".txt")
@@ -582,6 +628,7 @@ def recompute(apprentice_ids, *, today: dt.date | None = None, batch: int = 500)
             programme = a.cohort.programme
             if row.done_on is not None:
                 if row.status != "done":
+                    send_after_commit(events.milestone_status_changed, row, old=row.status, new="done")
                     row.status = "done"
                 continue
             if a.left_on is not None:
@@ -594,6 +641,7 @@ def recompute(apprentice_ids, *, today: dt.date | None = None, batch: int = 500)
                 continue
             old, row.status, row.changed_at = row.status, status, utcnow()
             out.changed += 1
+            send_after_commit(events.milestone_status_changed, row, old=old, new=status)
             if status == "done":
                 row.done_on = today
                 reached.append((a, row))

@@ -106,6 +106,11 @@ class Certificate(db.Model):
     """A certificate issued for an awarded level attainment, verifiable publicly by its code."""
 
     __tablename__ = "competency_certificates"
+    __table_args__ = (
+        # At most one valid certificate per attainment (revoked ones stay for the record).
+        sa.Index("uq_competency_certificates_valid_attainment", "attainment_id", unique=True,
+                 postgresql_where=sa.text("revoked_at IS NULL"), sqlite_where=sa.text("revoked_at IS NULL")),
+    )
 
     #: Surrogate key.
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,12 +2,9 @@
 
 A learner sees their own; a system admin and a supervisor see everyone's; a teacher, mentor,
 enterprise admin or institution admin sees the learners who are members of an organisation in
-which they hold one of those roles. Other parts of the plugin (apprenticeship: a school mentor
-and their apprentices in a partner enterprise) add rules to :data:`VIEWER_RULES`.
+which they hold one of those roles.
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import sqlalchemy as sa
 
@@ -24,9 +21,6 @@ MAX_ID = 2 ** 31 - 1
 def valid_id(value) -> bool:
     """Whether ``value`` is an int that can be a row id (not a bool, 1..MAX_ID)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
-
-#: Extra rules ``fn(viewer, learner_user_id) -> bool``; any True grants the view.
-VIEWER_RULES: list[Callable] = []
 
 
 def _is_supervisor(user) -> bool:
@@ -52,10 +46,8 @@ def may_view_learner(viewer, learner_id: int) -> bool:
     from lms.organisations.models import Membership
 
     orgs = viewer.organisation_ids(*STAFF_ROLES)
-    if orgs and db.session.scalar(sa.select(Membership.id).where(Membership.user_id == learner_id,
-                                                                 Membership.organisation_id.in_(orgs)).limit(1)):
-        return True
-    return any(rule(viewer, learner_id) for rule in VIEWER_RULES)
+    return bool(orgs) and db.session.scalar(sa.select(Membership.id).where(
+        Membership.user_id == learner_id, Membership.organisation_id.in_(orgs)).limit(1)) is not None
 
 
 def may_manage(user) -> bool:

@@ -15,8 +15,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from flask_babel import lazy_gettext as _l
+
 from competency.operations import CompetencyError
-from lms.core.db import db, utcnow
+from lms.core import extension_points as events
+from lms.core.db import db, lock_row, utcnow
+from lms.core.events import send_after_commit
 
 AWARDED = ("awarded", "certified")
 
@@ -252,11 +256,13 @@ def evaluate_levels(items: dict, *, batch=None, actor=None, emit: bool = True, l
             if not (cov_met and ex_met):
                 att.status, att.retracted_at = "retracted", now
                 _revoke_certificates(att, "evidence withdrawn (statement voided)")
+                send_after_commit(events.level_retracted, att, reason="evidence withdrawn")
         else:
             eligible = cov_met and pre_met and ex_met
             if eligible and att.status != "eligible":
                 att.status, att.eligible_at, att.retracted_at = "eligible", now, None
                 result.became_eligible = True
+                send_after_commit(events.level_eligible, att)
             elif not eligible and att.status == "eligible":
                 att.status = "in_progress"
         after = _snapshot(att)
@@ -304,6 +310,7 @@ def _revoke_certificates(att, reason: str, actor=None) -> None:
     for cert in db.session.scalars(sa.select(Certificate).where(Certificate.attainment_id == att.id,
                                                                 Certificate.revoked_at.is_(None))):
         cert.revoked_at, cert.revocation_reason, cert.revoked_by_id = utcnow(), reason, getattr(actor, "id", None)
+        send_after_commit(events.certificate_revoked, cert, reason=reason)
 
 
 def level_iri(level) -> str:
@@ -388,6 +395,8 @@ def record_exam_result(learner, level, part: str, score, *, actor, taken_at=None
 
     if not may_assess(actor, level.framework.occupation_id):
         raise CompetencyError("you are not an assessor for this occupation", status=403, code="forbidden")
+    if learner.id == actor.id:
+        raise CompetencyError(_l("You cannot record exam results for yourself."), status=403, code="self_assessment")
     if part not in ("theory", "practical", "review"):
         raise CompetencyError("part must be theory, practical or review", field="part")
     if part == "review" and not level.review_required:
@@ -416,11 +425,16 @@ def record_exam_result(learner, level, part: str, score, *, actor, taken_at=None
     db.session.add(row)
     db.session.flush()
     evaluate_level(user_key(learner), learner.id, level.id, reason="exam", actor=actor)
+    send_after_commit(events.exam_result_recorded, row)
     return row
 
 
 def award_level(attainment, *, actor):
-    """Confirm an eligible attainment (eligible -> awarded), recorded with who and when."""
+    """Confirm an eligible attainment (eligible -> awarded), recorded with who and when.
+
+    Idempotent: the attainment's row is locked first, so of concurrent identical requests one
+    awards and the others find it awarded and return it unchanged.
+    """
     from competency.models import StateChange
 
     level = attainment.level
@@ -428,6 +442,9 @@ def award_level(attainment, *, actor):
         raise CompetencyError("you are not authorised to award this level", status=403, code="forbidden")
     if attainment.user_id == actor.id:
         raise CompetencyError("you cannot award a level to yourself", status=403, code="forbidden")
+    lock_row(attainment)
+    if attainment.status in AWARDED:
+        return attainment
     evaluate_level(attainment.learner_key, attainment.user_id, level.id, reason="recompute", emit=False)
     if attainment.status != "eligible":
         raise CompetencyError("only an eligible level can be awarded", status=409, code="not_eligible")
@@ -437,6 +454,7 @@ def award_level(attainment, *, actor):
                                after=_snapshot(attainment), reason="award", actor_id=actor.id))
     db.session.flush()
     emit_level_statement(attainment, "awarded", actor=actor)
+    send_after_commit(events.level_awarded, attainment)
     return attainment
 
 

@@ -18,9 +18,12 @@ import secrets
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from competency.operations import CompetencyError
-from lms.core.db import db, utcnow
+from lms.core import extension_points as events
+from lms.core.db import db, insert_once, lock_row, utcnow
+from lms.core.events import send_after_commit
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
@@ -221,13 +224,30 @@ def _credential_for(cert, att) -> dict:
     return sign_credential(credential)
 
 
+def valid_certificate(attainment):
+    """The attainment's one valid (unrevoked) certificate, or ``None``."""
+    from competency.models import Certificate
+
+    return db.session.scalar(sa.select(Certificate).where(Certificate.attainment_id == attainment.id,
+                                                          Certificate.revoked_at.is_(None)))
+
+
 def issue_certificate(attainment, *, actor):
-    """Issue the certificate of an awarded attainment (awarded -> certified)."""
+    """Issue the certificate of an awarded attainment (awarded -> certified).
+
+    One valid certificate per attainment: the attainment's row is locked first, and a certified
+    attainment is refused (409), so of concurrent identical requests one issues and the others
+    are refused (a partial unique index on unrevoked certificates backs this up).
+    """
     from competency.models import Certificate, StateChange
     from competency.operations.attainment import _snapshot, may_assess
 
     if not may_assess(actor, attainment.level.framework.occupation_id):
         raise CompetencyError("you are not authorised to issue this certificate", status=403, code="forbidden")
+    lock_row(attainment)
+    if attainment.status == "certified" and valid_certificate(attainment) is not None:
+        raise CompetencyError(_l("A certificate has already been issued for this level."), status=409,
+                              code="already_certified")
     if attainment.status != "awarded":
         raise CompetencyError("a certificate is issued for an awarded level only", status=409, code="not_awarded")
     before = _snapshot(attainment)
@@ -244,13 +264,16 @@ def issue_certificate(attainment, *, actor):
         "awarded_at": attainment.awarded_at.date().isoformat() if attainment.awarded_at else None,
         "issued_at": cert.issued_at.date().isoformat(), "issuer": current_app.config.get("LMS_SITE_NAME", "LMS"),
     }
-    db.session.add(cert)
-    db.session.flush()
+    cert, created = insert_once(cert, lambda: valid_certificate(attainment))
+    if not created:
+        raise CompetencyError(_l("A certificate has already been issued for this level."), status=409,
+                              code="already_certified")
     cert.credential = _credential_for(cert, attainment)
     attainment.status, attainment.certified_at = "certified", cert.issued_at
     db.session.add(StateChange(learner_key=attainment.learner_key, subject="level", level_id=level.id,
                                before=before, after=_snapshot(attainment), reason="certificate", actor_id=actor.id))
     db.session.flush()
+    send_after_commit(events.certificate_issued, cert)
     return cert
 
 
@@ -259,12 +282,14 @@ def revoke_certificate(cert, *, actor, reason: str):
 
     if not may_assess(actor, cert.attainment.level.framework.occupation_id):
         raise CompetencyError("you are not authorised to revoke this certificate", status=403, code="forbidden")
-    if cert.revoked_at:
-        raise CompetencyError("the certificate is already revoked", status=409, code="already_revoked")
     if not (reason or "").strip():
         raise CompetencyError("give a reason", field="reason")
+    lock_row(cert)
+    if cert.revoked_at:
+        raise CompetencyError("the certificate is already revoked", status=409, code="already_revoked")
     cert.revoked_at, cert.revoked_by_id, cert.revocation_reason = utcnow(), actor.id, reason.strip()[:300]
     db.session.flush()
+    send_after_commit(events.certificate_revoked, cert, reason=cert.revocation_reason)
     return cert
 
 

@@ -50,7 +50,7 @@ def record_exam(user_id, level_id):
     except CompetencyError as exc:
         db.session.rollback()
         if exc.status == 403:
-            abort(403)
+            abort(403, str(exc.message))
         flash(str(exc.message), "danger")
         return redirect(back)
     db.session.commit()

@@ -24,7 +24,9 @@ from flask_babel import gettext as _
 from courses.delivery import completion, grading, statements
 from courses.models import (Course, Enrolment, Lesson, LessonProgress, Module, Question, QuizAnswer, QuizAttempt,
                             Submission)
-from lms.core.db import db, utcnow
+from lms.core import extension_points as events
+from lms.core.db import db, lock_row, utcnow
+from lms.core.events import send_after_commit
 from lms.xapi import vocab
 
 #: A lesson opened after this long without activity in it starts a new study session (``launched``).
@@ -247,6 +249,7 @@ def complete_lesson(enrolment: Enrolment, lesson: Lesson, row: LessonProgress, *
     if emit:
         statements.lesson_completed(enrolment, lesson, row.seconds_spent or None)
     db.session.flush()
+    send_after_commit(events.lesson_completed, enrolment, lesson_id=lesson.id)
     update_course_progress(enrolment, now=now)
 
 
@@ -267,6 +270,7 @@ def update_course_progress(enrolment: Enrolment, *, now: dt.datetime | None = No
         enrolment.status = "completed"
         enrolment.progress = 1.0
         statements.course_completed(enrolment, refresh_study_time(enrolment))
+        send_after_commit(events.course_completed, enrolment)
 
 
 def _credit(enrolment: Enrolment, row: LessonProgress | None, seconds: float) -> int:
@@ -610,15 +614,37 @@ def submit_practical(user, lesson_id: int, text: str, files=(), *, now: dt.datet
 def grade_submission(grader, submission_id: int, *, score: float, passed: bool, comment: str = "",
                      now: dt.datetime | None = None) -> Submission:
     """A teacher (or mentor) grades a submission: score, verdict, comment. Recorded as passed or
-    failed for the lesson, with the grader as instructor; a pass completes the lesson."""
+    failed for the lesson, with the grader as instructor; a pass completes the lesson.
+
+    Graded once: the submission's row is locked before the check, so of concurrent identical
+    requests one grades and the others are refused (409); changing a grade is
+    :func:`regrade_submission`. Nobody grades their own work.
+    """
+    return _grade(grader, submission_id, score=score, passed=passed, comment=comment, now=now, regrade=False)
+
+
+def regrade_submission(grader, submission_id: int, *, score: float, passed: bool, comment: str = "",
+                       now: dt.datetime | None = None) -> Submission:
+    """Change the grade of a graded submission: an explicit action of its own, never the effect
+    of grading twice. Recorded as a new passed or failed statement; a lesson once completed stays
+    completed (a learner's result is not taken back)."""
+    return _grade(grader, submission_id, score=score, passed=passed, comment=comment, now=now, regrade=True)
+
+
+def _grade(grader, submission_id: int, *, score, passed, comment, now, regrade: bool) -> Submission:
     from courses.delivery.teaching import may_grade
 
     now = now or utcnow()
     submission = db.session.get(Submission, submission_id)
     if submission is None or not may_grade(grader, submission):
         raise DeliveryError(404, "not_found", _("This submission does not exist."))
-    if submission.status == "graded":
+    if submission.enrolment.user_id == grader.id:
+        raise DeliveryError(403, "own_submission", _("You cannot grade your own work."))
+    lock_row(submission)
+    if submission.status == "graded" and not regrade:
         raise DeliveryError(409, "already_graded", _("This submission has already been graded."))
+    if submission.status != "graded" and regrade:
+        raise DeliveryError(409, "not_graded", _("This submission has not been graded yet."))
     lesson = submission.lesson
     maximum = float(lesson.task_max_score or 0)
     try:

@@ -145,6 +145,8 @@ def grade(submission_id):
             db.session.rollback()
             if exc.status == 404:
                 abort(404)
+            if exc.status in (403, 409):  # own work, or graded meanwhile by a concurrent request
+                abort(exc.status, exc.message)
             apply_error(exc, form)
         else:
             db.session.commit()

@@ -17,8 +17,10 @@ from courses.models import Course, CourseClass, Enrolment
 from courses.operations.errors import CourseError
 from courses.setup import ADMIN_ROLES, may_edit_course
 from lms.accounts.operations import find_user
+from lms.core import extension_points as events
 from lms.core import permissions
-from lms.core.db import db, utcnow
+from lms.core.db import db, insert_once, lock_row, utcnow
+from lms.core.events import send_after_commit
 
 #: Largest CSV accepted for bulk enrolment.
 MAX_CSV_LINES = 5000
@@ -62,24 +64,36 @@ def enrol(learner, course: Course, *, by, course_class: CourseClass | None = Non
                           code="forbidden")
     if course_class is not None and course_class.course_id != course.id:
         raise CourseError(_l("Choose a class of this course."), "class_id")
-    existing = db.session.scalars(sa.select(Enrolment).filter_by(user_id=learner.id, course_id=course.id)).first()
+    def find():
+        return db.session.scalars(sa.select(Enrolment).filter_by(user_id=learner.id, course_id=course.id)).first()
+
+    def already():
+        return CourseError(_l("%(name)s is already enrolled in this course.", name=learner.display_name),
+                           "login", status=409, code="already_enrolled")
+
+    existing = find()
     if existing is not None:
+        lock_row(existing)  # two re-activations at once: the second finds it active
         if existing.status != "withdrawn":
-            raise CourseError(_l("%(name)s is already enrolled in this course.", name=learner.display_name),
-                              "login", status=409, code="already_enrolled")
+            raise already()
         existing.status = "completed" if existing.completed_at else "active"
         existing.withdrawn_at = None
         if course_class is not None:
             existing.class_id = course_class.id
         db.session.flush()
+        send_after_commit(events.enrolment_created, existing)
         return existing
-    enrolment = Enrolment(user=learner, course=course, enrolled_by_id=by.id,
-                          class_id=course_class.id if course_class else None, enrolled_at=utcnow())
-    db.session.add(enrolment)
-    db.session.flush()
+    # A concurrent identical request may insert the same enrolment first: the unique constraint
+    # on (user, course) decides, and the loser answers as if it had come second.
+    enrolment, created = insert_once(Enrolment(user=learner, course=course, enrolled_by_id=by.id,
+                                               class_id=course_class.id if course_class else None,
+                                               enrolled_at=utcnow()), find)
+    if not created:
+        raise already()
     from courses.delivery import statements as delivery_statements  # the one place statements are built
 
     delivery_statements.enrolled(enrolment)
+    send_after_commit(events.enrolment_created, enrolment)
     return enrolment
 
 
@@ -165,7 +179,13 @@ def bulk_enrol_csv(by, course: Course, text: str) -> BulkReport:
         if existing is not None and existing.status != "withdrawn":
             report.skipped.append((number, login))
             continue
-        enrol(learner, course, by=by, course_class=course_class)
+        try:
+            enrol(learner, course, by=by, course_class=course_class)
+        except CourseError as exc:
+            if exc.code != "already_enrolled":  # enrolled meanwhile by a concurrent request
+                raise
+            report.skipped.append((number, login))
+            continue
         report.enrolled.append((number, login))
     return report
 

@@ -110,7 +110,7 @@ def init_sqlite_pragmas(engine) -> None:
         # everything: begin the real transaction first, so a later rollback undoes it all.
         dbapi = conn.connection.dbapi_connection
         if dbapi is not None and not dbapi.in_transaction:
-            dbapi.execute("BEGIN")
+            dbapi.execute("BEGIN IMMEDIATE")  # a SAVEPOINT is there to write: take the lock now
 
 
 def init_app(app) -> None:
@@ -123,3 +123,66 @@ def init_app(app) -> None:
         # A request that raised never commits half its work.
         if exc is not None:
             db.session.rollback()
+
+
+# --- one effect per intent -------------------------------------------------------------------
+
+
+def lock_row(instance):
+    """Take the write lock on ``instance``'s row and reload it, so a check made afterwards (already
+    graded? already certified?) sees what a concurrent request committed and holds until commit.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` on the row. SQLite has no row locks: the transaction
+    takes the database's single write lock (other writers wait, see ``busy_timeout``), and the
+    reload then reads the latest committed state.
+    Call it before changing the instance (pending changes to it are discarded by the reload).
+    """
+    db.session.flush()
+    if begin_write():
+        db.session.refresh(instance)
+    else:
+        db.session.refresh(instance, with_for_update=True)
+    return instance
+
+
+def begin_write() -> bool:
+    """On SQLite, make sure the session's transaction is a write transaction (True); on other
+    databases do nothing (False).
+
+    The sqlite3 module begins a transaction only before the first INSERT/UPDATE/DELETE, so a
+    transaction that has written holds the database's write lock until it ends; one that has not
+    is begun here with ``BEGIN IMMEDIATE``, which waits for the lock (``busy_timeout``). This
+    also keeps a SAVEPOINT inside a transaction: issued outside one, SQLite's SAVEPOINT would
+    begin a transaction of its own that its RELEASE commits.
+    """
+    conn = db.session.connection()
+    if conn.dialect.name != "sqlite":
+        return False
+    raw = conn.connection.dbapi_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+    return True
+
+
+def insert_once(instance, find):
+    """Add ``instance`` in a SAVEPOINT; when a unique constraint says a concurrent (or earlier)
+    request already made the same row, undo only this insert and return ``find()`` instead.
+
+    Returns ``(row, created)``. ``find`` is a callable returning the existing row (or ``None``,
+    in which case the IntegrityError is re-raised: it was not a duplicate).
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    begin_write()
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(instance)
+        db.session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        existing = find()
+        if existing is None:
+            raise
+        return existing, False
+    savepoint.commit()
+    return instance, True

@@ -30,14 +30,17 @@ committed). ``sender`` is the :class:`~lms.accounts.models.User`. Return value i
 """)
 
 membership_changed = _signals.signal("membership-changed", doc="""
-Sent by ``lms.organisations.operations`` when a membership is added, its role changed or it is
-removed (flushed, not committed). ``sender`` is the Membership; keyword ``action`` is one of
-``added``, ``changed``, ``removed``. Return value ignored.
+Sent by ``lms.organisations.operations`` when a membership is added or removed (flushed, not
+committed). ``sender`` is the Membership; keyword ``action`` is ``added`` or ``removed`` (a role
+is never changed in place: a membership has one role, another role is another membership).
+Return value ignored.
 """)
 
 user_deleting = _signals.signal("user-deleting", doc="""
-Sent before an account is deactivated by an administrator. ``sender`` is the User. Plugins may
-revoke their own tokens or sessions. Return value ignored.
+Sent by ``lms.organisations.operations.set_account_status`` before an account is deactivated by
+an administrator (same transaction). ``sender`` is the User. The core revokes the user's API
+tokens and LRS launch credentials; plugins may revoke their own tokens or sessions. Return value
+ignored.
 """)
 
 app_created = _signals.signal("app-created", doc="""

@@ -5,8 +5,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from lms.accounts.operations import AccountError
-from lms.core.db import db
-from lms.core.extension_points import membership_changed
+from lms.core.db import db, utcnow
+from lms.core.extension_points import membership_changed, user_deleting
 from lms.organisations.models import ORG_KINDS, ROLES, Membership, Organisation
 
 
@@ -56,3 +56,33 @@ def remove_membership(membership: Membership) -> None:
     db.session.delete(membership)
     db.session.flush()
     db.session.refresh(user)
+
+
+def set_account_status(user, *, active: bool, is_system_admin: bool, by) -> None:
+    """An administrator (``by``) activates or deactivates an account and grants or takes away
+    system administration. Deactivating sends :data:`~lms.core.extension_points.user_deleting`
+    first (receivers revoke the account's credentials in the same transaction) and ends the
+    account's sessions."""
+    if user.id == by.id and not (active and is_system_admin):
+        raise AccountError(_l("You cannot deactivate yourself or remove your own administrator rights."))
+    if user.is_active_account and not active:
+        user_deleting.send(user)
+        user.session_version += 1
+    user.is_active_account = active
+    user.is_system_admin = is_system_admin
+    db.session.flush()
+
+
+def revoke_credentials(user) -> None:
+    """Receiver of ``user_deleting``: revoke the user's API tokens and LRS launch credentials."""
+    from lms.accounts.models import ApiToken
+    from lms.xapi.credentials import revoke_client
+    from lms.xapi.models import Client
+
+    now = utcnow()
+    for token in db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id,
+                                                              ApiToken.revoked_at.is_(None))):
+        token.revoked_at = now
+    for client in db.session.scalars(sa.select(Client).where(Client.user_id == user.id, Client.active.is_(True))):
+        revoke_client(client)
+    db.session.flush()

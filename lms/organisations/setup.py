@@ -37,8 +37,17 @@ def may_see_id_card(viewer, user) -> bool:
     return bool(getattr(viewer, "is_authenticated", False) and (viewer.id == user.id or viewer.is_system_admin))
 
 
+def _revoke_credentials(user, **_kw) -> None:
+    from lms.organisations.operations import revoke_credentials
+
+    revoke_credentials(user)
+
+
 def init_app(app) -> None:
+    from lms.core.extension_points import user_deleting
     from lms.organisations.views import bp
+
+    user_deleting.connect(_revoke_credentials)
 
     app.register_blueprint(bp)
     permissions.declare(app, "organisations.manage_members", ("enterprise_admin", "institution_admin"),

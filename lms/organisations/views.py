@@ -51,13 +51,13 @@ def user_detail(user_id):
     user = db.session.get(User, user_id) or abort(404)
     form = UserStatusForm(data={"active": user.is_active_account, "is_system_admin": user.is_system_admin})
     if form.validate_on_submit():
-        if user.id == acting_user().id and not (form.active.data and form.is_system_admin.data):
-            flash(_("You cannot deactivate yourself or remove your own administrator rights."), "danger")
+        try:
+            ops.set_account_status(user, active=form.active.data, is_system_admin=form.is_system_admin.data,
+                                   by=acting_user())
+        except account_ops.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "danger")
         else:
-            user.is_active_account = form.active.data
-            user.is_system_admin = form.is_system_admin.data
-            if not user.is_active_account:
-                user.session_version += 1
             db.session.commit()
             flash(_("Saved."), "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
