@@ -92,8 +92,19 @@ def demo_seed(if_empty):
             click.echo("database not empty; demo data not seeded")
             return
         raise click.ClickException("the database already has users; demo seed needs an empty database")
-    lines = demo.seed(current_app)
-    db.session.commit()
+    # The seed's own INFO lines (one per account, course, ...) would bury the logins it prints.
+    import logging
+
+    loggers = [logging.getLogger(), logging.getLogger("lms")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        lines = demo.seed(current_app)
+        db.session.commit()
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
     for line in lines:
         click.echo(line)
 
