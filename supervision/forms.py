@@ -7,11 +7,16 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from lms.core.forms import choices
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 LEVEL_LABELS = {1: _l("Level 5 / Junior worker (初级工)"), 2: _l("Level 4 / Intermediate worker (中级工)"),
                 3: _l("Level 3 / Senior worker (高级工)"), 4: _l("Level 2 / Technician (技师)"),
                 5: _l("Level 1 / Senior technician (高级技师)")}
+
+
+REVIEW_CHOICES = {"confirmed": _l("Confirm: exclude from the claim"), "dismissed": _l("Dismiss: not a problem"),
+                  "explained": _l("Explained")}
 
 
 def _finite(form, field):
@@ -23,7 +28,7 @@ class CourseApplicationForm(FlaskForm):
     organisation_id = SelectField(_l("Institution"), coerce=int, validators=[InputRequired()])
     course_ref = SelectField(_l("Course"), validators=[DataRequired()])
     occupation_code = StringField(_l("Occupation code"), validators=[DataRequired(), Length(max=20)])
-    level = SelectField(_l("Level"), coerce=int, choices=list(LEVEL_LABELS.items()), validators=[InputRequired()])
+    level = SelectField(_l("Level"), coerce=int, choices=choices(LEVEL_LABELS), validators=[InputRequired()])
     total_hours = DecimalField(_l("Total study hours"), validators=[InputRequired(), _finite,
                                                                     NumberRange(min=1, max=5000)])
     standard_amount = DecimalField(_l("Standard subsidy per person (yuan)"),
@@ -33,7 +38,7 @@ class CourseApplicationForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = SelectField(_l("Decision"), choices=[("approve", _l("Approve")), ("return", _l("Return"))],
+    decision = SelectField(_l("Decision"), choices=choices([("approve", _l("Approve")), ("return", _l("Return"))]),
                            validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
 
@@ -83,9 +88,7 @@ class AnswerForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    state = SelectField(_l("Decision"), choices=[("confirmed", _l("Confirm: exclude from the claim")),
-                                                 ("dismissed", _l("Dismiss: not a problem")),
-                                                 ("explained", _l("Explained"))], validators=[DataRequired()])
+    state = SelectField(_l("Decision"), choices=choices(REVIEW_CHOICES), validators=[DataRequired()])
     note = TextAreaField(_l("Reviewer's note"), validators=[DataRequired(), Length(max=4000)])
 
 

@@ -133,4 +133,4 @@ class ScreeningHit(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     claim = relationship("Claim", back_populates="hits")
-    user = relationship("User")
+    user = relationship("User", foreign_keys=[user_id])

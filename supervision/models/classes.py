@@ -107,4 +107,4 @@ class ClassTrainee(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     training_class = relationship("TrainingClass", back_populates="trainees")
-    user = relationship("User")
+    user = relationship("User", foreign_keys=[user_id])

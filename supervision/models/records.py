@@ -55,7 +55,7 @@ class ImportBatch(db.Model):
     #: When.
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    imported_by = relationship("User")
+    imported_by = relationship("User", foreign_keys=[imported_by_id])
 
 
 class EmploymentRecord(db.Model):

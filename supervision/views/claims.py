@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from lms.core.db import db
 from lms.core.permissions import acting_user, get_visible_or_404, require, visible
 from supervision import access, exports
-from supervision.forms import AnswerForm, EmptyForm, ReviewForm
+from supervision.forms import REVIEW_CHOICES, AnswerForm, EmptyForm, ReviewForm
 from supervision.models import Claim, ScreeningHit, TrainingClass
 from supervision.operations import audit, screening
 from supervision.operations import claims as ops
@@ -48,7 +48,7 @@ def claim_page(claim_id: int):
     return render_template("supervision/claim.html", claim=claim, cls=claim.training_class, hits_by_user=hits_by_user,
                            rules=screening.RULES, evidence=screening.evidence_text, officer=access.is_officer(user),
                            may_act=access.may_act_for(user, claim.organisation_id), button=EmptyForm(),
-                           answer_form=AnswerForm(), review_form=ReviewForm(),
+                           answer_form=AnswerForm(), review_form=ReviewForm(), review_choices=REVIEW_CHOICES,
                            open_hits=sum(1 for h in claim.hits if h.state == "open"))
 
 

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from decimal import Decimal
 
 from lms.core.db import db
+from lms.core.forms import choices
 from lms.core.permissions import acting_user, get_visible_or_404, require, visible
 from lms.organisations.models import Organisation
 from supervision import access
@@ -35,11 +36,11 @@ def applications():
     user = acting_user()
     orgs = _my_institutions(user)
     form = CourseApplicationForm()
-    form.organisation_id.choices = [(o.id, o.name) for o in orgs]
+    form.organisation_id.choices = choices([(o.id, o.name) for o in orgs])
     courses = []
     for org in orgs:
         courses += [(c["ref"], f"{c['title']} ({c['code']})") for c in catalogue_ops.courses_of(org.id)]
-    form.course_ref.choices = courses
+    form.course_ref.choices = choices(courses)
     status = 200
     if form.is_submitted():
         if not orgs:
@@ -77,10 +78,10 @@ def classes():
     user = acting_user()
     orgs = _my_institutions(user)
     form = ClassApplicationForm()
-    form.organisation_id.choices = [(o.id, o.name) for o in orgs]
+    form.organisation_id.choices = choices([(o.id, o.name) for o in orgs])
     org_ids = {o.id for o in orgs}
-    form.entry_key.choices = [(e.entry_key, f"{e.title} · {e.entry_key}") for e in catalogue_ops.current("training")
-                              if e.organisation_id in org_ids]
+    form.entry_key.choices = choices([(e.entry_key, f"{e.title} · {e.entry_key}") for e in catalogue_ops.current("training")
+                                      if e.organisation_id in org_ids])
     status = 200
     if form.is_submitted():
         if not orgs:

@@ -9,6 +9,7 @@ from flask import Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 
 from lms.core.db import db
+from lms.core.forms import choices
 from lms.core.permissions import acting_user, require, visible
 from lms.organisations.models import Organisation
 from supervision import access, exports
@@ -99,10 +100,10 @@ def catalogue_admin():
     user = acting_user()
     _officer_or_403(user)
     form = CatalogueVersionForm()
-    form.catalogue.choices = [(c, catalogue_ops.CATALOGUE_LABELS[c]) for c in CATALOGUES if c != "training"]
-    form.reason_code.choices = list(catalogue_ops.REASONS.items())
-    form.organisation_id.choices = [(0, "—")] + [(o.id, o.name) for o in db.session.scalars(
-        sa.select(Organisation).where(Organisation.kind == "institution").order_by(Organisation.name))]
+    form.catalogue.choices = choices([(c, catalogue_ops.CATALOGUE_LABELS[c]) for c in CATALOGUES if c != "training"])
+    form.reason_code.choices = choices(list(catalogue_ops.REASONS.items()))
+    form.organisation_id.choices = choices([(0, "—")] + [(o.id, o.name) for o in db.session.scalars(
+        sa.select(Organisation).where(Organisation.kind == "institution").order_by(Organisation.name))])
     status = 200
     if form.is_submitted():
         data = None
@@ -129,7 +130,7 @@ def imports():
     user = acting_user()
     _officer_or_403(user)
     form = ImportForm()
-    form.kind.choices = [(k, import_ops.KIND_LABELS[k]) for k in IMPORT_KINDS]
+    form.kind.choices = choices([(k, import_ops.KIND_LABELS[k]) for k in IMPORT_KINDS])
     status = 200
     if form.is_submitted():
         upload = request.files.get("file")
@@ -151,7 +152,7 @@ def policy_rules():
     user = acting_user()
     officer = access.is_officer(user)
     form = PolicyRuleForm()
-    form.code.choices = [(code, label) for code, (_d, label, _k) in policy.RULES.items()]
+    form.code.choices = choices([(code, label) for code, (_d, label, _k) in policy.RULES.items()])
     status = 200
     if form.is_submitted():
         _officer_or_403(user)
