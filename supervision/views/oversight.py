@@ -33,9 +33,9 @@ def _date_arg(name: str) -> dt.date | None:
 
 
 def _filters() -> dict:
-    level = request.args.get("level", "")
+    level = request.args.get("level", type=int)
     return {"region": request.args.get("region", "")[:100], "occupation": request.args.get("occupation", "")[:20],
-            "level": int(level) if level.isdigit() and int(level) in LEVEL_LABELS else None,
+            "level": level if level in LEVEL_LABELS else None,
             "since": _date_arg("since"), "until": _date_arg("until")}
 
 
@@ -173,7 +173,7 @@ def policy_rules():
 def audit_log():
     """Every supervisory action (institutions see those concerning them)."""
     user = acting_user()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
     rows = db.session.scalars(visible(user, AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
                               .offset((page - 1) * 100).limit(101)).all()
     return render_template("supervision/audit.html", rows=rows[:100], has_more=len(rows) > 100, page=page,
