@@ -226,3 +226,19 @@ def test_claim_page_renders_hits_with_evidence_and_no_raw_json(app, world, scree
     html = client.get(f"/supervision/claims/{claim.id}").get_data(as_text=True)
     assert "某刷课平台" in html and "{&#34;" not in html and '{"' not in html
     assert p["clean"].id_card_number not in html
+
+
+def test_a_trainee_in_two_classes_at_once_is_flagged(world, trainees):
+    from lms.core.db import db
+    from supervision.operations import claims
+
+    people = trainees(2)
+    _check_all(world, people)
+    cls = open_class(world, people)
+    open_class(world, [people[1]], org=world.other_school, start=cls.start_date + dt.timedelta(days=3),
+               end=cls.end_date + dt.timedelta(days=30))
+    claim = claims.prepare(world.admin, cls.id)
+    claims.screen(world.admin, claim.id)
+    db.session.commit()
+    assert {(h.user_id, h.rule) for h in claim.hits} == {(people[1].id, "concurrent_classes")}
+    assert claim.hits[0].evidence["institution"] == "江北培训学校"
