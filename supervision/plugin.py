@@ -32,6 +32,7 @@ class SupervisionPlugin(LMSPlugin):
         reg.nav.append(ep.NavEntry("supervision_public.catalogue", _l("Subsidised training"), order=90))
         reg.nav.append(ep.NavEntry("supervision.dashboard", _l("Training supervision"), access.may_view, order=30))
         reg.demo_seeders.append(seed)
+        ep.add_report_source(app, "supervision.subsidy_listings", subsidy_listings)
         for signal in (ep.course_completed, ep.level_awarded, ep.level_retracted, ep.certificate_issued,
                        ep.certificate_revoked):
             signal.connect(tasks.on_learner_event, weak=False)
@@ -39,6 +40,16 @@ class SupervisionPlugin(LMSPlugin):
         from lms.core.celery import add_periodic_task
 
         add_periodic_task(app, "supervision-recompute", "supervision.recompute", seconds=24 * 3600)
+
+
+def subsidy_listings(course_refs) -> dict[str, dict]:
+    """Report source ``supervision.subsidy_listings``: the catalogue entries listing these courses today."""
+    from supervision.operations import catalogue
+
+    refs = set(course_refs)
+    return {e.course_ref: {"entry_key": e.entry_key, "level": e.level, "standard_amount": e.standard_amount,
+                           "total_hours": e.total_hours, "effective_from": e.effective_from}
+            for e in catalogue.current("training") if e.course_ref in refs}
 
 
 plugin = SupervisionPlugin()

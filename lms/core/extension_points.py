@@ -184,6 +184,10 @@ REPORT_SOURCES: dict[str, str] = {
                                  "awarded the level (or a higher one) of that occupation, earliest award.",
     "competency.exam_results": "``(user_ids, occupation_code, rung) -> {user_id: [{'part', 'score', 'passed', "
                                "'taken_at'}]}``: level-exam results, not retracted.",
+    "supervision.subsidy_listings": "``(course_refs) -> {ref: {'entry_key', 'level', 'standard_amount', "
+                                    "'total_hours', 'effective_from'}}``: courses listed in the subsidised-training "
+                                    "catalogue today (only the authority's approval lists one; courses shows this "
+                                    "instead of a number a teacher types).",
 }
 
 

@@ -158,3 +158,13 @@ def test_application_form_by_institution_and_decision_by_officer_through_pages(a
     resp = client.post("/supervision/applications", data={**form, "csrf_token": "x", "level": "2"})
     assert resp.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CourseApplication)) == 1
+
+
+def test_courses_can_read_the_listing_through_the_report_source(world):
+    from lms.core.extension_points import report_source
+
+    source = report_source("supervision.subsidy_listings")
+    assert source([str(world.course.uuid)]) == {}
+    key = listed_entry(world)
+    listing = source([str(world.course.uuid)])[str(world.course.uuid)]
+    assert listing["entry_key"] == key and listing["level"] == 1
