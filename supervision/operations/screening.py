@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 
 from lms.core.db import db
 from lms.records import study_time, trust
-from lms.records.identity import key_hash, keys_of_user
+from lms.records.identity import key_hash, platform_key
 from lms.records.models import StatementFact
 from supervision.models import (Claim, ClaimLine, ClassTrainee, RealNameCheck, TrainingClass,
                                 WatchlistEntry)
@@ -81,21 +81,27 @@ class Context:
         return [line.user_id for line in self.lines]
 
     def facts(self) -> dict[int, list]:
-        """Fact rows with a duration, per user, in the class period (every source, not voided)."""
+        """Fact rows with a duration, per user, in the class period (every source, not voided):
+        ``(learner_hash, registration, session, duration, occurred_at, source_policy, source_label,
+        statement_id, time_class)``."""
         if self._facts is None:
             from lms.accounts.models import User
+            from lms.records.models import LearnerIdentity
 
             owner: dict[str, int] = {}
-            users = db.session.scalars(sa.select(User).where(User.id.in_(self.user_ids or [-1]))).all()
-            for user in users:
-                for key in keys_of_user(user):
-                    owner[key_hash(key)] = user.id
+            ids = self.user_ids
+            for i in range(0, len(ids), 500):
+                for user in db.session.scalars(sa.select(User).where(User.id.in_(ids[i:i + 500]))):
+                    owner[key_hash(platform_key(user))] = user.id
+                for uid, digest in db.session.execute(sa.select(LearnerIdentity.user_id, LearnerIdentity.key_hash)
+                                                      .where(LearnerIdentity.user_id.in_(ids[i:i + 500]))):
+                    owner[digest] = uid
             out: dict[int, list] = defaultdict(list)
             hashes = list(owner)
             for i in range(0, len(hashes), 500):
                 q = (sa.select(StatementFact.learner_hash, StatementFact.registration, StatementFact.session,
                                StatementFact.duration, StatementFact.occurred_at, StatementFact.source_policy,
-                               StatementFact.source_label, StatementFact.statement_id)
+                               StatementFact.source_label, StatementFact.statement_id, StatementFact.time_class)
                      .where(StatementFact.learner_hash.in_(hashes[i:i + 500]), StatementFact.voided.is_(False),
                             StatementFact.time_class != "none", StatementFact.duration > 0,
                             StatementFact.occurred_at >= self.since, StatementFact.occurred_at < self.until))
@@ -176,26 +182,26 @@ def _exclusion(ctx: Context):
 
 
 def _daily_hours(ctx: Context):
+    """The core's study-time rule (:func:`lms.records.study_time.seconds_from_rows`, trusted sources
+    only, its per-statement cap) applied to each day of each trainee, without the daily cap: a day
+    with more than the policy's hours is flagged."""
     limit = float(policy.value("screen.max_daily_hours", ctx.cls.end_date))
-    days: dict[int, set] = defaultdict(set)
-    for uid, rows in ctx.facts().items():
-        for row in rows:
-            days[uid].add(row[4].astimezone(ctx.zone).date())
+    allowed = set(trust.allowed_sources("study_time"))
+    max_statement = trust.limit("study_time.max_statement_seconds")
     out = []
-    by_day: dict[dt.date, list[int]] = defaultdict(list)
-    for uid, ds in days.items():
-        for d in ds:
-            by_day[d].append(uid)
-    worst: dict[int, tuple[float, dt.date]] = {}
-    for day in sorted(by_day):
-        start = dt.datetime.combine(day, dt.time(), ctx.zone).astimezone(dt.timezone.utc)
-        seconds = study_time.seconds_by_user(by_day[day], since=start, until=start + dt.timedelta(days=1))
-        for uid, secs in seconds.items():
-            hours = secs / 3600
-            if hours > limit and (uid not in worst or hours > worst[uid][0]):
-                worst[uid] = (hours, day)
-    for uid, (hours, day) in sorted(worst.items()):
-        out.append((uid, {"hours": f"{hours:.1f}", "day": day.isoformat(), "limit": f"{limit:g}"}))
+    for uid, rows in sorted(ctx.facts().items()):
+        by_day: dict[dt.date, list] = defaultdict(list)
+        for row in rows:
+            if row[5] in allowed:
+                by_day[row[4].astimezone(ctx.zone).date()].append((row[1], row[2], row[8], row[3], row[4]))
+        worst = None
+        for day, day_rows in sorted(by_day.items()):
+            hours = study_time.seconds_from_rows(day_rows, max_statement=max_statement, max_daily=float("inf"),
+                                                 zone=ctx.zone) / 3600
+            if hours > limit and (worst is None or hours > worst[0]):
+                worst = (hours, day)
+        if worst:
+            out.append((uid, {"hours": f"{worst[0]:.1f}", "day": worst[1].isoformat(), "limit": f"{limit:g}"}))
     return out
 
 
@@ -204,7 +210,7 @@ def _overlaps(ctx: Context):
     out = []
     for uid, rows in sorted(ctx.facts().items()):
         intervals = []
-        for _h, registration, session, seconds, at, _policy, _label, sid in rows:
+        for _h, registration, session, seconds, at, _policy, _label, sid, _kind in rows:
             key = session or (str(registration) if registration else str(sid))
             intervals.append((at - dt.timedelta(seconds=float(seconds)), at, key))
         intervals.sort(key=lambda x: (x[0], x[1]))
