@@ -16,6 +16,7 @@ RULES: dict[str, tuple[object, object, type]] = {
     "subsidy.max_per_person_year": (3000.0, _l("Most subsidy per person per calendar year (yuan)"), float),
     "screen.max_daily_hours": (8.0, _l("Most study hours a trainee may credibly study in one day"), float),
     "screen.overlap_minutes": (5.0, _l("Sessions overlapping by more than this many minutes are flagged"), float),
+    "screen.bulk_minutes": (10.0, _l("Completions of most of a class within this many minutes are flagged"), float),
     "indicator.employment_months": (6.0, _l("Months after the class within which employment counts"), float),
 }
 

@@ -9,7 +9,9 @@ Rules (codes), each a function ``rule(ctx) -> [(user_id | None, evidence values)
 * ``daily_hours``          -- more study time in one day than the policy's hours per day (the core's
                               study-time rule applied to that day);
 * ``overlapping_sessions`` -- two study sessions of one learner overlapping in time;
-* ``untrusted_source``     -- study time reported by sources the trust policy does not accept.
+* ``untrusted_source``     -- study time reported by sources the trust policy does not accept;
+* ``bulk_completion``      -- (the whole class) four fifths or more of a class of ten or more
+                              completing within the policy's minutes: completions entered in bulk.
 
 Study time is always the core's (:mod:`lms.records.study_time`); the pattern rules read the fact
 rows' timestamps, durations and provenance, never the statements.
@@ -41,6 +43,8 @@ RULES: dict[str, tuple[object, object]] = {
                         _l("Also claimed in class %(class)s of %(institution)s (same occupation and level).")),
     "concurrent_classes": (_l("In two classes at once"),
                            _l("Also on the roster of class %(class)s of %(institution)s, %(start)s to %(end)s.")),
+    "bulk_completion": (_l("Completions in bulk"),
+                        _l("%(count)s of %(enrolled)s trainees completed within %(minutes)s minutes (%(first)s).")),
     "exclusion_list": (_l("On an exclusion list"),
                        _l("Listed as: %(lists)s.")),
     "daily_hours": (_l("Too many study hours in a day"),
@@ -242,9 +246,33 @@ def _untrusted(ctx: Context):
     return out
 
 
+def _bulk_completion(ctx: Context):
+    minutes = float(policy.value("screen.bulk_minutes", ctx.cls.end_date))
+    times = sorted(t for (t,) in db.session.execute(sa.select(ClassTrainee.completed_at).where(
+        ClassTrainee.class_id == ctx.cls.id, ClassTrainee.in_denominator.is_(True),
+        ClassTrainee.completed_at.is_not(None))))
+    enrolled = ctx.cls.enrolled_at_opening
+    need = max(10, -(-4 * enrolled // 5))  # four fifths, rounded up; never fewer than ten
+    if enrolled < 10 or len(times) < need:
+        return []
+    window = dt.timedelta(minutes=minutes)
+    best, first = 0, None
+    lo = 0
+    for hi, at in enumerate(times):
+        while at - times[lo] > window:
+            lo += 1
+        if hi - lo + 1 > best:
+            best, first = hi - lo + 1, times[lo]
+    if best < need:
+        return []
+    return [(None, {"count": best, "enrolled": enrolled, "minutes": f"{minutes:g}",
+                    "first": first.astimezone(ctx.zone).strftime("%Y-%m-%d %H:%M")})]
+
+
 CHECKS = {"unverified_real_name": _unverified, "duplicate_claim": _duplicate_claim,
           "concurrent_classes": _concurrent, "exclusion_list": _exclusion, "daily_hours": _daily_hours,
-          "overlapping_sessions": _overlaps, "untrusted_source": _untrusted}
+          "overlapping_sessions": _overlaps, "untrusted_source": _untrusted,
+          "bulk_completion": _bulk_completion}
 
 
 def run(claim: Claim) -> dict[tuple[int | None, str], dict]:

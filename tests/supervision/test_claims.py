@@ -242,3 +242,46 @@ def test_a_trainee_in_two_classes_at_once_is_flagged(world, trainees):
     db.session.commit()
     assert {(h.user_id, h.rule) for h in claim.hits} == {(people[1].id, "concurrent_classes")}
     assert claim.hits[0].evidence["institution"] == "江北培训学校"
+
+
+def test_completions_entered_in_bulk_are_flagged_for_the_whole_class(world, trainees):
+    from lms.core.db import db, utcnow
+    from supervision.operations import claims
+
+    people = trainees(10)
+    _check_all(world, people)
+    cls = open_class(world, people)
+    now = utcnow()
+    for i, t in enumerate(cls.trainees):
+        t.completed_at = now + dt.timedelta(seconds=20 * i)  # ten completions in three minutes
+    db.session.commit()
+    claim = claims.prepare(world.admin, cls.id)
+    claims.screen(world.admin, claim.id)
+    db.session.commit()
+    assert [(h.user_id, h.rule) for h in claim.hits] == [(None, "bulk_completion")]
+    assert claim.hits[0].evidence["count"] == 10
+
+
+def test_a_class_hit_is_shown_and_can_be_answered_and_reviewed_on_the_page(app, world, trainees):
+    from lms.core.db import db, utcnow
+    from supervision.operations import claims
+
+    people = trainees(10)
+    _check_all(world, people)
+    cls = open_class(world, people)
+    for t in cls.trainees:
+        t.completed_at = utcnow()
+    db.session.commit()
+    claim = claims.prepare(world.admin, cls.id)
+    claims.screen(world.admin, claim.id)
+    db.session.commit()
+    hit = claim.hits[0]
+    admin, token = login(app, world.admin)
+    html = admin.get(f"/supervision/claims/{claim.id}").get_data(as_text=True)
+    assert "集中批量结业" in html and f"/supervision/hits/{hit.id}/answer" in html
+    admin.post(f"/supervision/hits/{hit.id}/answer", data={"csrf_token": token(), "response": "线下统一考核后录入"})
+    officer, token = login(app, world.officer)
+    officer.post(f"/supervision/hits/{hit.id}/review", data={"csrf_token": token(), "state": "dismissed",
+                                                             "note": "核实为统一考核"})
+    db.session.refresh(hit)
+    assert hit.state == "dismissed" and hit.response == "线下统一考核后录入"
