@@ -3,7 +3,11 @@ submission, hits reviewed by officers and answered by institutions.
 
 Amount of a line = catalogue standard x min(1, online hours / total hours) (when the rule
 ``subsidy.prorate_online`` holds; else the standard), capped so that one person receives at most
-``subsidy.max_per_person_year`` in a calendar year across submitted claims. Online hours are the
+``subsidy.max_per_person_year`` in a calendar year across submitted claims. Where the region pays
+in steps (``subsidy.stepped_by_employment``), the class's employment rate within
+``indicator.employment_months`` decides: below ``subsidy.step_only_employed_below`` only the
+employed trainees are paid; from ``subsidy.step_bonus_from`` every amount gets
+``subsidy.step_bonus_share`` more (before the cap). Online hours are the
 core's study time (:func:`lms.records.study_time.seconds_by_user`) in the class period.
 """
 from __future__ import annotations
@@ -62,6 +66,7 @@ def compute_lines(claim: Claim) -> None:
     paid = _already_paid([t.id_number for t in trainees], cls.end_date.year, claim.id)
     excluded = {h.user_id for h in claim.hits if h.state == "confirmed"}
     standard = Decimal(str(cls.standard_amount))
+    only_employed, bonus = _steps(cls, trainees)
     total = Decimal("0")
     for t in trainees:
         line = lines.get(t.user_id)
@@ -76,10 +81,31 @@ def compute_lines(claim: Claim) -> None:
         line.base_amount = (standard * share).quantize(CENT, rounding=ROUND_HALF_UP)
         room = max(Decimal("0"), cap - paid.get(t.id_number, Decimal("0")))
         line.excluded = t.user_id in excluded
-        line.amount = Decimal("0") if line.excluded else min(line.base_amount, room)
+        stepped = line.base_amount * (1 + bonus)
+        if only_employed is not None and t.user_id not in only_employed:
+            stepped = Decimal("0")
+        line.amount = Decimal("0") if line.excluded else min(stepped.quantize(CENT, rounding=ROUND_HALF_UP), room)
         total += line.amount
     claim.total_amount = total
     db.session.flush()
+
+
+def _steps(cls: TrainingClass, trainees) -> tuple[set[int] | None, Decimal]:
+    """``(user ids paid when only the employed are, else None; bonus share)`` by the region's steps."""
+    from supervision.operations.indicators import add_months
+
+    if not policy.value("subsidy.stepped_by_employment", cls.end_date):
+        return None, Decimal("0")
+    months = int(policy.value("indicator.employment_months", cls.end_date))
+    limit = add_months(cls.end_date, months)
+    counted = [t for t in trainees if t.in_denominator]
+    employed = {t.user_id for t in trainees if t.employed_on is not None and t.employed_on <= limit}
+    rate = len([t for t in counted if t.user_id in employed]) / len(counted) if counted else 0.0
+    if rate < float(policy.value("subsidy.step_only_employed_below", cls.end_date)):
+        return employed, Decimal("0")
+    if rate >= float(policy.value("subsidy.step_bonus_from", cls.end_date)):
+        return None, Decimal(str(policy.value("subsidy.step_bonus_share", cls.end_date)))
+    return None, Decimal("0")
 
 
 def prepare(by, class_id: int) -> Claim:

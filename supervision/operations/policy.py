@@ -14,6 +14,11 @@ from supervision.operations import SupervisionError, audit
 RULES: dict[str, tuple[object, object, type]] = {
     "subsidy.prorate_online": (True, _l("Amount = standard x online hours / total hours"), bool),
     "subsidy.max_per_person_year": (3000.0, _l("Most subsidy per person per calendar year (yuan)"), float),
+    "subsidy.stepped_by_employment": (False, _l("Pay in steps by the class's employment rate"), bool),
+    "subsidy.step_only_employed_below": (0.3, _l("Below this employment rate only the employed are paid (0-1)"),
+                                         float),
+    "subsidy.step_bonus_from": (0.5, _l("From this employment rate a bonus is paid (0-1)"), float),
+    "subsidy.step_bonus_share": (0.1, _l("The bonus as a share of each amount (0-1)"), float),
     "screen.max_daily_hours": (8.0, _l("Most study hours a trainee may credibly study in one day"), float),
     "screen.overlap_minutes": (5.0, _l("Sessions overlapping by more than this many minutes are flagged"), float),
     "screen.bulk_minutes": (10.0, _l("Completions of most of a class within this many minutes are flagged"), float),

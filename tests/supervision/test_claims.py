@@ -285,3 +285,28 @@ def test_a_class_hit_is_shown_and_can_be_answered_and_reviewed_on_the_page(app, 
                                                              "note": "核实为统一考核"})
     db.session.refresh(hit)
     assert hit.state == "dismissed" and hit.response == "线下统一考核后录入"
+
+
+@pytest.mark.parametrize("employed, expected", [
+    (1, {0: "1000.00", 1: "0.00", 2: "0.00", 3: "0.00"}),        # 25 %: only the employed are paid
+    (2, {0: "1100.00", 1: "1100.00", 2: "1100.00", 3: "1100.00"}),  # 50 %: a bonus of 10 %
+])
+def test_subsidy_in_steps_by_the_class_employment_rate(world, trainees, employed, expected):
+    from lms.core.db import db
+    from supervision.operations import claims, imports, policy
+
+    people = trainees(4)
+    _check_all(world, people)
+    cls = open_class(world, people)
+    for person in people:
+        study(person, at=_local(cls.start_date + dt.timedelta(days=1), 12), seconds=4 * HOUR)
+        study(person, at=_local(cls.start_date + dt.timedelta(days=2), 12), seconds=4 * HOUR)
+    policy.record(world.officer, "subsidy.stepped_by_employment", "true", citation="某市就业技能培训补贴办法第八条",
+                  effective_from=cls.start_date)
+    jobs = "\n".join(f"{p.id_card_number},社保,{cls.end_date.isoformat()},甲" for p in people[:int(employed)])
+    imports.import_file(world.officer, "employment", "jobs.csv", f"id_number,kind,start_date,employer\n{jobs}".encode())
+    db.session.commit()
+    claim = claims.prepare(world.admin, cls.id)
+    db.session.commit()
+    amounts = {line.user_id: str(line.amount) for line in claim.lines}
+    assert amounts == {people[i].id: v for i, v in expected.items()}
