@@ -3,7 +3,6 @@ login) and ``supervision`` (authority and institutions, scoped by :mod:`supervis
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect
-from flask_babel import gettext as _
 
 from lms.core.db import db
 from lms.core.forms import apply_error
@@ -67,4 +66,4 @@ def _helpers():
 
 from supervision.views import classes, claims, oversight, public  # noqa: E402,F401  (routes)
 
-__all__ = ["bp", "public_bp", "run", "bounce", "_"]
+__all__ = ["bp", "public_bp", "run", "bounce"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
 from flask import Response, render_template, url_for
 from flask_babel import gettext as _
 

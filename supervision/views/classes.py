@@ -1,10 +1,11 @@
 """Catalogue applications and classes: institutions apply, officers decide, everyone scoped."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 from flask import abort, render_template, url_for
 from flask_babel import gettext as _
-from decimal import Decimal
 
 from lms.core.db import db
 from lms.core.forms import choices

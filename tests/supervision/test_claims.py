@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from tests.supervision.conftest import listed_entry, login, open_class, study
+from tests.supervision.conftest import login, open_class, study
 
 ZONE = ZoneInfo("Asia/Shanghai")
 HOUR = 3600
