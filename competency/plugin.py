@@ -47,6 +47,7 @@ class CompetencyPlugin(LMSPlugin):
         statement_stored.connect(tasks.on_statement_stored, sender=app, weak=False)
         identity_linked.connect(tasks.on_identity_linked, weak=False)
         register_demo_seeder(app)
+        __import__("competency.report_sources", fromlist=["register"]).register(app)
         _init_apprenticeship(app)
 
 

@@ -160,6 +160,52 @@ class Registries:
     health_checks: dict[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
     #: Dashboard panels: callables ``panel(user) -> markup | None`` rendered on the home page.
     home_panels: list[Callable] = field(default_factory=list)
+    #: Report sources: name -> callable, the data one plugin offers to another's reports without an
+    #: import (see :data:`REPORT_SOURCES` for the names, arguments and return values). Filled with
+    #: :func:`add_report_source`; read with :func:`report_source`.
+    report_sources: dict[str, Callable] = field(default_factory=dict)
+
+
+#: The report sources a plugin may offer, with their contract. Readers (``supervision``) call them
+#: inside an app context and a database session; a provider only reads (never flushes) and returns
+#: plain values (ints, strings, dates, dicts, lists), never ORM objects. "course ref" is the string
+#: a provider gives a course (stable across databases, e.g. its uuid); ``rung`` is the skill-ladder
+#: rung of DESIGN.md section 5; ``user_ids`` an iterable of user ids. Missing sources mean "this
+#: data is not available here": readers treat them as empty, never as an error.
+REPORT_SOURCES: dict[str, str] = {
+    "courses.of_organisation": "``(organisation_id) -> [{'ref', 'code', 'title', 'occupation_code', "
+                               "'study_hours', 'status'}]``: the courses an organisation owns.",
+    "courses.describe": "``(refs) -> {ref: {'code', 'title', 'occupation_code', 'study_hours', "
+                        "'organisation_id'}}``: courses by ref (unknown refs are left out).",
+    "courses.classes": "``(organisation_id) -> [{'ref', 'name', 'course_ref', 'teacher', 'learner_ids'}]``: "
+                       "an organisation's classes and their rosters (active enrolments).",
+    "courses.enrolments": "``(course_ref, user_ids) -> {user_id: enrolled_at}``: who of ``user_ids`` is "
+                          "enrolled in the course (any status but withdrawn).",
+    "courses.completions": "``(course_ref, user_ids) -> {user_id: completed_at}``: who completed the course.",
+    "competency.occupations": "``() -> [{'code', 'name_zh', 'name_en'}]``: occupations loaded.",
+    "competency.certifications": "``(user_ids, occupation_code, rung) -> {user_id: certified_at}``: learners "
+                                 "awarded the level (or a higher one) of that occupation, earliest award.",
+    "competency.exam_results": "``(user_ids, occupation_code, rung) -> {user_id: [{'part', 'score', 'passed', "
+                               "'taken_at'}]}``: level-exam results, not retracted.",
+    "supervision.subsidy_listings": "``(course_refs) -> {ref: {'entry_key', 'level', 'standard_amount', "
+                                    "'total_hours', 'effective_from'}}``: courses listed in the subsidised-training "
+                                    "catalogue today (only the authority's approval lists one; courses shows this "
+                                    "instead of a number a teacher types).",
+}
+
+
+def add_report_source(app, name: str, provider: Callable) -> None:
+    """Offer ``provider`` under ``name`` (one of :data:`REPORT_SOURCES`); called from ``init_app``."""
+    if name not in REPORT_SOURCES:
+        raise KeyError(f"undeclared report source {name!r}: declare it in REPORT_SOURCES")
+    registries(app).report_sources[name] = provider
+
+
+def report_source(name: str, app=None) -> Callable | None:
+    """The provider offered under ``name``, or ``None`` when no loaded plugin offers it."""
+    if name not in REPORT_SOURCES:
+        raise KeyError(f"undeclared report source {name!r}")
+    return registries(app).report_sources.get(name)
 
 
 def registries(app=None) -> Registries:

@@ -99,7 +99,13 @@ def _imports(package: str) -> set[str]:
 
 
 def test_core_imports_no_plugin():
-    assert not _imports("lms") & {"courses", "competency"}
+    assert not _imports("lms") & {"courses", "competency", "supervision"}
+
+
+def test_supervision_imports_only_the_core():
+    """Supervision reaches courses and competency only through the core's report sources."""
+    assert not _imports("supervision") & {"courses", "competency"}
+    assert not (_imports("courses") | _imports("competency")) & {"supervision"}
 
 
 def test_competency_never_imports_courses():
@@ -112,7 +118,7 @@ def test_courses_never_imports_competency():
 
 def test_importing_lms_loads_no_plugin_module():
     code = "import sys, lms; lms.create_app({'LMS_PLUGINS': '', 'INSTANCE_PATH': sys.argv[1]}); " \
-           "print(sorted(m for m in sys.modules if m.split('.')[0] in ('courses', 'competency')))"
+           "print(sorted(m for m in sys.modules if m.split('.')[0] in ('courses', 'competency', 'supervision')))"
     out = subprocess.run([sys.executable, "-c", code, os.environ.get("TMPDIR", "/tmp") + "/lms-noplugins"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

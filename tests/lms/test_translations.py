@@ -20,7 +20,7 @@ def test_catalogues_cover_the_source(tmp_path):
     """Every translatable string in the source is in the package's catalogue (run `i18n.py update`)."""
     from babel.messages.pofile import read_po
 
-    for package in ("lms", "courses", "competency"):
+    for package in ("lms", "courses", "competency", "supervision"):
         cfg = ROOT / "babel" / f"{package}.cfg"
         pot = tmp_path / f"{package}.pot"
         subprocess.run([str(Path(sys.executable).parent / "pybabel"), "extract", "-F", str(cfg), "-k", "_l",
@@ -40,7 +40,7 @@ def test_english_catalogues_show_the_english_ids():
     """English is the source language: an English catalogue must not carry (say, Chinese) strings."""
     from babel.messages.pofile import read_po
 
-    for package in ("lms", "courses", "competency"):
+    for package in ("lms", "courses", "competency", "supervision"):
         po = ROOT / package / "translations" / "en" / "LC_MESSAGES" / "messages.po"
         with open(po, "rb") as fh:
             filled = [m.id for m in read_po(fh) if m.id and any(m.string if isinstance(m.string, tuple) else [m.string])]

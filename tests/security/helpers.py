@@ -33,6 +33,10 @@ PUBLIC = {
     "competency.credential_status": "verifiable credential status list",
     "competency.issuer": "issuer profile of the credentials",
     "competency.issuer_jwks": "issuer public keys",
+    "supervision_public.catalogue": "public catalogues (subsidised training, institutions, assessment bodies, occupations)",
+    "supervision_public.catalogue_export": "public catalogues as CSV / Excel",
+    "supervision_public.entry_history": "public version history of a catalogue entry",
+    "supervision_public.performance": "public aggregate pass and employment rates per institution",
 }
 
 #: The LRS authenticates with HTTP Basic itself (401 with a JSON error), for every method.
