@@ -18,7 +18,7 @@ SETTINGS = {
 def init_app(app) -> None:
     from lms.core import permissions
     from lms.core.extension_points import NavEntry, account_verified, registries
-    from lms.records import cli, models, tasks, views  # noqa: F401  (tables, Celery tasks)
+    from lms.records import cli, models, record_views, tasks, views  # noqa: F401  (tables, Celery tasks)
     from lms.records.links import ORG_LINK_ROLES
 
     for key, value in SETTINGS.items():
@@ -27,6 +27,7 @@ def init_app(app) -> None:
 
     app.register_blueprint(views.admin_bp)
     app.register_blueprint(views.account_bp)
+    app.register_blueprint(record_views.record_bp)
     permissions.declare(app, "records.view", ("supervisor",),
                         _l("See unmatched learners, identity links and the trust policy (read only)"))
     permissions.declare(app, "records.import_links", ORG_LINK_ROLES,
