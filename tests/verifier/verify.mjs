@@ -1,6 +1,7 @@
 // Independent verifier for the test suite: Digital Bazaar's VC libraries, nothing from the platform.
 // Reads {"contexts": {url: file}, "documents": {url: json}, "credentials": [json, ...]} on stdin and
-// prints one result per credential: {"verified": bool, "error": str|null, "revoked": bool|null}.
+// prints one result per credential: {"verified": bool (all checks), "proof": bool (the signature),
+// "error": str|null, "revoked": bool|null (read from the signed status list)}.
 // The document loader serves only the given contexts and documents: it never touches the network.
 import fs from 'node:fs';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
@@ -36,24 +37,29 @@ function message(error) {
 
 const results = [];
 for(const credential of input.credentials) {
-  const result = {verified: false, error: null, revoked: null};
+  const result = {verified: false, proof: false, error: null, revoked: null};
   try {
-    const outcome = await vc.verifyCredential({credential, suite, documentLoader});
+    let statusResult = null;
+    const outcome = await vc.verifyCredential({
+      credential, suite, documentLoader,
+      async checkStatus(options) {
+        statusResult = await checkStatus({
+          ...options, suite, verifyBitstringStatusListCredential: true, verifyMatchingIssuers: true
+        });
+        return statusResult;
+      }
+    });
     result.verified = outcome.verified === true;
+    const proofs = outcome.results || [];
+    result.proof = proofs.length > 0 && proofs.every(r => r.verified === true);
+    const statuses = (statusResult && statusResult.results) || [];
+    if(statuses.length > 0 && statuses.every(r => typeof r.status === 'boolean')) {
+      result.revoked = statuses.some(r => r.status === true);
+    }
     if(!result.verified) {
       result.error = message(outcome.error) ||
-        JSON.stringify((outcome.results || []).map(r => message(r.error)));
-    }
-    if(credential.credentialStatus) {
-      const status = await checkStatus({
-        credential, documentLoader, suite,
-        verifyStatusListCredential: true, verifyMatchingIssuers: true
-      });
-      if(status.verified) {
-        result.revoked = status.status === true;
-      } else {
-        result.error = (result.error ? result.error + '; ' : '') + 'status: ' + message(status.error);
-      }
+        JSON.stringify((outcome.results || []).map(r => message(r.error))) ||
+        (statusResult && message(statusResult.error));
     }
   } catch(e) {
     result.error = e.message || String(e);
