@@ -47,6 +47,7 @@ class CompetencyPlugin(LMSPlugin):
         statement_stored.connect(tasks.on_statement_stored, sender=app, weak=False)
         identity_linked.connect(tasks.on_identity_linked, weak=False)
         register_demo_seeder(app)
+        registries(app).record_sections.extend(__import__("competency.record_sections").record_sections.SECTIONS)
         _init_apprenticeship(app)
 
 

@@ -57,6 +57,7 @@ class CoursesPlugin(LMSPlugin):
         reg.nav.append(NavEntry("courses_authoring.index", _l("Course authoring"), _is_teacher, order=13))
         reg.demo_seeders.append(demo.seed)
         reg.home_panels.append(panels.home_panel)
+        reg.record_sections.append(importlib.import_module("courses.record_sections").record_section)
         delivery = _delivery()
         if delivery is not None and hasattr(delivery, "init_app"):
             delivery.init_app(app)
