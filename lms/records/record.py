@@ -172,7 +172,7 @@ def clr_credential(worker, selected, *, share_uuid, valid_until=None) -> dict:
     now = utcnow().replace(microsecond=0)
     credential = {
         "@context": [vc.VC_V2, vc.CLR_V2, vc.OB_V3],
-        "id": f"{base}/record/shared/{share_uuid}/clr.json",
+        "id": f"urn:uuid:{share_uuid}",
         "type": ["VerifiableCredential", "ClrCredential"],
         "issuer": vc.issuer_profile(),
         "validFrom": now.strftime("%Y-%m-%dT%H:%M:%SZ"),

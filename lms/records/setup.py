@@ -32,7 +32,11 @@ def init_app(app) -> None:
                         _l("See unmatched learners, identity links and the trust policy (read only)"))
     permissions.declare(app, "records.import_links", ORG_LINK_ROLES,
                         _l("Link foreign learner accounts to the members of one's organisation"))
+    permissions.declare(app, "record.read_members", ("enterprise_admin", "institution_admin", "supervisor"),
+                        _l("Read the training records of the members of one's organisation (read only)"))
     nav = registries(app).nav
+    nav.append(NavEntry("record.my_record", _l("My training record"),
+                        lambda u: bool(getattr(u, "is_authenticated", False)), 60))
     nav.append(NavEntry("records_admin.unmatched", _l("Unmatched learners"), views.may_view, 840, section="admin"))
     nav.append(NavEntry("records_admin.import_links", _l("Import identity links"), views.may_import, 845,
                         section="admin"))
