@@ -105,8 +105,11 @@ def _render_record(worker, viewer):
             views = db.session.scalar(sa.select(sa.func.count(RecordShareView.id))
                                       .where(RecordShareView.share_id == s.id))
             shares.append((s, record.share_state(s), views))
+    args = {k: v for k, v in request.args.items() if k in ("since", "until", "occupation")}
+    pdf_url = (url_for("record.my_record_pdf", **args) if own
+               else url_for("record.worker_record_pdf", user_uuid=worker.uuid, **args))
     resp = make_response(render_template(
-        "records/record.html", worker=worker, own=own, sections=shown, form=form, share_form=share_form,
+        "records/record.html", worker=worker, own=own, pdf_url=pdf_url, sections=shown, form=form, share_form=share_form,
         shares=shares, action_form=ActionForm(), source_labels=record.SOURCE_LABELS,
         verification_labels=record.VERIFICATION_LABELS, new_link=session.pop("record_new_link", None)))
     resp.headers["Cache-Control"] = "no-store"
