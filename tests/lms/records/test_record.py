@@ -231,3 +231,30 @@ def test_clr_is_signed_holds_the_certificate_and_hides_the_id_number(app, worker
     tampered = json.loads(json.dumps(clr))
     tampered["credentialSubject"]["achievement"][0]["name"] = "高级技师"
     assert not verify(tampered)
+
+
+def test_clr_verifies_with_an_independent_verifier(app, client, worker):
+    """Digital Bazaar's verifier accepts the CLR and the OB credential inside it, and rejects a
+    tampered CLR; it reads the certificate as revoked once it is."""
+    from competency.operations.certificates import revoke_certificate
+    from lms.records.credentials import issuer_id, key_id
+    from lms.records.record import create_share
+    from tests.independent_verifier import published_documents, verify
+
+    learner, admin, cert = worker
+    share, token = create_share(learner, actor=learner, keys=[], days=3, label="", request_key="k")
+    db.session.commit()
+    clr = client.get(f"/record/shared/{token}/clr.json").get_json()
+    inner = clr["credentialSubject"]["verifiableCredential"][0]
+    documents = published_documents(client, [issuer_id(), key_id(), inner["credentialStatus"]["statusListCredential"]])
+    tampered = json.loads(json.dumps(clr))
+    tampered["credentialSubject"]["association"] = []
+    ok, bad, inner_ok = verify([clr, tampered, inner], documents)
+    assert ok["verified"] is True, ok
+    assert bad["verified"] is False and bad["proof"] is False
+    assert inner_ok["verified"] is True and inner_ok["revoked"] is False, inner_ok
+    revoke_certificate(cert, actor=admin, reason="fraud")
+    db.session.commit()
+    documents = published_documents(client, [issuer_id(), key_id(), inner["credentialStatus"]["statusListCredential"]])
+    (after,) = verify([inner], documents)
+    assert after["revoked"] is True and after["proof"] is True
