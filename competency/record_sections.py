@@ -11,7 +11,7 @@ from lms.core.db import db
 from lms.core.extension_points import RecordEntry, RecordSection
 
 PARTS = {"theory": _l("Theory exam"), "practical": _l("Practical exam"), "review": _l("Comprehensive review")}
-LEVEL_STATUS = {"awarded": _l("Awarded"), "certified": _l("Certified")}
+LEVEL_STATUS = {"awarded": _l("Level awarded"), "certified": _l("Certificate issued")}
 
 
 def _source(labels) -> tuple[str, str]:
@@ -139,7 +139,7 @@ def apprenticeship_section(user, viewer, filters):
                 continue
             details = ((_("Programme"), programme.title), (_("Cohort"), ap.cohort.name),
                        (_("Due"), m.due_date.isoformat()),
-                       (_("Done"), m.done_on.isoformat() if m.done_on else "—"))
+                       (_("Done on"), m.done_on.isoformat() if m.done_on else "—"))
             entries.append(RecordEntry(
                 key=f"apprenticeship:{ap.cohort.name}:{m.code}:{ap.joined_on.isoformat()}", kind="milestone",
                 title=f"{programme.title} · {m.definition.title if m.definition else m.code}", day=day,

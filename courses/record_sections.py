@@ -29,7 +29,7 @@ def record_section(user, viewer, filters):
         details = [(_("Hours online"), f"{hours}"),
                    (_("Result"), f"{STATUS_LABELS.get(enrolment.status, enrolment.status)}"
                                  f" · {round((enrolment.progress or 0) * 100)}%"),
-                   (_("Enrolled"), enrolment.enrolled_at.date().isoformat())]
+                   (_("Enrolled on"), enrolment.enrolled_at.date().isoformat())]
         if enrolment.completed_at:
             details.append((_("Completed"), enrolment.completed_at.date().isoformat()))
         if course.organisation is not None:
