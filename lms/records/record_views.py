@@ -42,13 +42,6 @@ def issuer_key():
     return _json_ld(key_document(), "application/ld+json")
 
 
-@record_bp.route("/credentials/issuer/jwks.json")
-def issuer_jwks():
-    from lms.records.credentials import public_jwk
-
-    return _json_ld({"keys": [public_jwk()]})
-
-
 # --- the record page ------------------------------------------------------------------------------
 
 

@@ -29,6 +29,11 @@ PUBLIC = {
     "competency.credential_status": "verifiable credential status list",
     "competency.issuer": "issuer profile of the credentials",
     "competency.issuer_jwks": "issuer public keys",
+    "competency.status_list": "signed revocation status list (Bitstring Status List)",
+    "record.issuer": "controller document of the credentials' signing key",
+    "record.issuer_key": "the signing key (verification method of every proof)",
+    "record.shared": "a shared record (secret token checked, expiry and revocation honoured)",
+    "record.shared_clr": "a shared record's signed CLR credential (token checked)",
 }
 
 #: The LRS authenticates with HTTP Basic itself (401 with a JSON error), for every method.
