@@ -48,6 +48,7 @@ class CompetencyPlugin(LMSPlugin):
         identity_linked.connect(tasks.on_identity_linked, weak=False)
         register_demo_seeder(app)
         __import__("competency.report_sources", fromlist=["register"]).register(app)
+        registries(app).record_sections.extend(__import__("competency.record_sections").record_sections.SECTIONS)
         _init_apprenticeship(app)
 
 

@@ -58,6 +58,7 @@ class CoursesPlugin(LMSPlugin):
         reg.demo_seeders.append(demo.seed)
         reg.home_panels.append(panels.home_panel)
         __import__("courses.report_sources", fromlist=["register"]).register(app)
+        reg.record_sections.append(importlib.import_module("courses.record_sections").record_section)
         delivery = _delivery()
         if delivery is not None and hasattr(delivery, "init_app"):
             delivery.init_app(app)

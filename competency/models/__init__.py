@@ -14,3 +14,4 @@ from competency.models.rules import CriteriaGroup, EvidenceRule, RuleChange, Rul
 from competency.models.evidence import Evidence, LevelAttainment, StateChange, UnitState  # noqa: F401
 from competency.models.attainment import (AssessorAuthorisation, Certificate, ExamResult,  # noqa: F401
                                           LearnerQualification)
+from competency.models.status import CertificateStatus, StatusList  # noqa: F401

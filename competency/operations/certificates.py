@@ -1,18 +1,19 @@
 """Certificates: issue, revoke, PDF, Open Badges 3.0 credentials signed with the platform's key.
 
-The platform's Ed25519 key lives in ``LMS_BADGE_KEY_PATH`` or, by default, in
-``<instance>/competency-badge-key.pem`` (generated on first use). Its public half is published
-as a JWK and a DID-style document (see the ``competency.issuer_*`` views). Credentials carry a
-``DataIntegrityProof`` (cryptosuite ``eddsa-jcs-2022``: SHA-256 of the canonical JSON of the
-proof options and of the credential, signed, multibase base58btc) and a ``credentialStatus``
-that points at a URL answering whether the certificate has been revoked.
+Credentials are signed by the core (:mod:`lms.records.credentials`: a ``DataIntegrityProof`` of
+cryptosuite ``eddsa-rdfc-2022``, contexts from local copies, the verification method
+dereferenceable at ``/credentials/issuer/key-1``). Revocation is published as a W3C Bitstring
+Status List: each certificate holds one bit of a shared, signed ``BitstringStatusListCredential``
+(``/competency/status-lists/<uuid>``), set while the certificate is revoked.
+
+Certificates issued before (``eddsa-jcs-2022``, whose published proof lacked the signed
+``@context``, and a per-certificate ``1EdTechRevocationList`` URL) are re-signed in the new form
+the next time their credential is served (:func:`current_credential`).
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
-import json
 import os
 import secrets
 
@@ -24,140 +25,98 @@ from competency.operations import CompetencyError
 from lms.core import extension_points as events
 from lms.core.db import db, insert_once, lock_row, utcnow
 from lms.core.events import send_after_commit
+from lms.records import credentials as vc
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 CJK_FONT_INDEX = 2  # the Simplified Chinese face inside the collection
-B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+#: Share of a status list's bits handed out before a new list is opened (random picks stay cheap).
+STATUS_LIST_FILL = 0.5
 
 
-# --- keys ------------------------------------------------------------------------------------
+# --- keys and proofs (the core's) --------------------------------------------------------------
 
-
-def key_path() -> str:
-    return current_app.config.get("LMS_BADGE_KEY_PATH") or os.path.join(current_app.instance_path,
-                                                                         "competency-badge-key.pem")
-
-
-def signing_key():
-    """The platform's Ed25519 private key, generated into the instance folder on first use."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    cached = current_app.extensions.get("competency_badge_key")
-    path = key_path()
-    if cached and cached[0] == path:
-        return cached[1]
-    if os.path.exists(path):
-        with open(path, "rb") as fh:
-            key = serialization.load_pem_private_key(fh.read(), password=None)
-    else:
-        key = Ed25519PrivateKey.generate()
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-    current_app.extensions["competency_badge_key"] = (path, key)
-    return key
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _b58(data: bytes) -> str:
-    n = int.from_bytes(data, "big")
-    out = ""
-    while n:
-        n, r = divmod(n, 58)
-        out = B58[r] + out
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
-
-
-def _unb58(text: str) -> bytes:
-    n = 0
-    for ch in text:
-        n = n * 58 + B58.index(ch)
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return b"\0" * (len(text) - len(text.lstrip("1"))) + raw
-
-
-def public_jwk() -> dict:
-    from cryptography.hazmat.primitives import serialization
-
-    raw = signing_key().public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw), "kid": key_id(), "use": "sig", "alg": "EdDSA"}
-
-
-def public_multibase() -> str:
-    from cryptography.hazmat.primitives import serialization
-
-    raw = signing_key().public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "z" + _b58(b"\xed\x01" + raw)
-
-
-def issuer_id() -> str:
-    return current_app.config["LMS_PUBLIC_URL"].rstrip("/") + "/competency/issuer"
-
-
-def key_id() -> str:
-    return issuer_id() + "#key-1"
+signing_key = vc.signing_key
+public_jwk = vc.public_jwk
+public_multibase = vc.public_multibase
+issuer_id = vc.issuer_id
+key_id = vc.key_id
+key_path = vc.key_path
 
 
 def issuer_document() -> dict:
-    """The issuer profile with its verification method (a DID-document-like JSON)."""
-    return {
-        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
-        "id": issuer_id(), "type": ["Profile"], "name": current_app.config.get("LMS_SITE_NAME", "LMS"),
-        "verificationMethod": [{"id": key_id(), "type": "Multikey", "controller": issuer_id(),
-                                "publicKeyMultibase": public_multibase(), "publicKeyJwk": public_jwk()}],
-        "assertionMethod": [key_id()],
-    }
-
-
-# --- signing ---------------------------------------------------------------------------------
-
-
-def canonical(obj) -> bytes:
-    """JSON canonicalisation (RFC 8785 for the values used here: sorted keys, no spaces, UTF-8)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The issuer's controller document (also served at the older ``/competency/issuer`` URL)."""
+    return vc.controller_document()
 
 
 def sign_credential(credential: dict) -> dict:
-    """Add an ``eddsa-jcs-2022`` DataIntegrityProof to ``credential``."""
-    doc = {k: v for k, v in credential.items() if k != "proof"}
-    options = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022",
-               "created": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "verificationMethod": key_id(),
-               "proofPurpose": "assertionMethod", "@context": doc.get("@context")}
-    data = hashlib.sha256(canonical(options)).digest() + hashlib.sha256(canonical(doc)).digest()
-    signature = signing_key().sign(data)
-    proof = {k: v for k, v in options.items() if k != "@context"}
-    proof["proofValue"] = "z" + _b58(signature)
-    return {**doc, "proof": [proof]}
+    """Add an ``eddsa-rdfc-2022`` DataIntegrityProof to ``credential``."""
+    return vc.sign(credential)
 
 
 def verify_credential(credential: dict, public_key=None) -> bool:
     """Check the proof of a credential signed by :func:`sign_credential`."""
-    from cryptography.exceptions import InvalidSignature
+    return vc.verify(credential, public_key)
 
-    proofs = credential.get("proof") or []
-    if isinstance(proofs, dict):
-        proofs = [proofs]
-    if not proofs:
-        return False
-    proof = proofs[0]
-    doc = {k: v for k, v in credential.items() if k != "proof"}
-    options = {k: v for k, v in proof.items() if k != "proofValue"}
-    options["@context"] = doc.get("@context")
-    data = hashlib.sha256(canonical(options)).digest() + hashlib.sha256(canonical(doc)).digest()
-    key = public_key or signing_key().public_key()
-    try:
-        key.verify(_unb58(proof["proofValue"][1:]), data)
-    except (InvalidSignature, KeyError, ValueError):
-        return False
-    return True
+
+# --- status lists ------------------------------------------------------------------------------
+
+
+def status_list_url(status_list) -> str:
+    return f"{vc.base_url()}/competency/status-lists/{status_list.uuid}"
+
+
+def _open_list():
+    from competency.models import CertificateStatus, StatusList
+
+    current = db.session.scalar(sa.select(StatusList).order_by(StatusList.id.desc()).limit(1))
+    if current is not None:
+        used = db.session.scalar(sa.select(sa.func.count(CertificateStatus.id))
+                                 .where(CertificateStatus.list_id == current.id))
+        if used < vc.STATUS_LIST_BITS * STATUS_LIST_FILL:
+            return current
+    current = StatusList(purpose="revocation")
+    db.session.add(current)
+    db.session.flush()
+    return current
+
+
+def status_bit(cert):
+    """The certificate's bit in a status list, allocated (at random) on first use."""
+    from sqlalchemy.exc import IntegrityError
+
+    from competency.models import CertificateStatus
+
+    row = db.session.scalar(sa.select(CertificateStatus).where(CertificateStatus.certificate_id == cert.id))
+    if row is not None:
+        return row
+    for _ in range(20):
+        status_list = _open_list()
+        row = CertificateStatus(certificate_id=cert.id, list_id=status_list.id,
+                                position=secrets.randbelow(vc.STATUS_LIST_BITS))
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+                db.session.flush()
+        except IntegrityError:  # that bit is taken (or another request allocated this certificate's)
+            existing = db.session.scalar(sa.select(CertificateStatus)
+                                         .where(CertificateStatus.certificate_id == cert.id))
+            if existing is not None:
+                return existing
+            continue
+        return row
+    raise CompetencyError("no free bit in the status list", status=503, code="status_list_full")
+
+
+def status_list_credential(status_list) -> dict:
+    """The signed ``BitstringStatusListCredential`` of ``status_list``: bits of revoked certificates set."""
+    from competency.models import Certificate, CertificateStatus
+
+    revoked = db.session.scalars(
+        sa.select(CertificateStatus.position).join(Certificate, Certificate.id == CertificateStatus.certificate_id)
+        .where(CertificateStatus.list_id == status_list.id, Certificate.revoked_at.is_not(None))).all()
+    return vc.status_list_credential(status_list_url(status_list), revoked, valid_from=utcnow(),
+                                     purpose=status_list.purpose)
 
 
 # --- issuing ---------------------------------------------------------------------------------
@@ -190,6 +149,7 @@ def _credential_for(cert, att) -> dict:
     units = db.session.scalars(sa.select(FrameworkItem).where(FrameworkItem.level_id == level.id,
                                                               FrameworkItem.kind.in_(UNIT_KINDS))
                                .order_by(FrameworkItem.position, FrameworkItem.id)).all()
+    bit = status_bit(cert)
     salt = secrets.token_hex(8)
     email = (att.user.email or "") if att.user else ""
     subject = {"type": ["AchievementSubject"],
@@ -208,16 +168,14 @@ def _credential_for(cert, att) -> dict:
                                   "salt": salt,
                                   "identityHash": "sha256$" + hashlib.sha256((email.lower() + salt).encode()).hexdigest()}]
     credential = {
-        "@context": ["https://www.w3.org/ns/credentials/v2",
-                     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+        "@context": [vc.VC_V2, vc.OB_V3],
         "id": f"{base}/competency/certificates/{cert.uuid}/credential.json",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": {"id": issuer_id(), "type": ["Profile"], "name": current_app.config.get("LMS_SITE_NAME", "LMS")},
+        "issuer": vc.issuer_profile(),
         "validFrom": cert.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "name": subject["achievement"]["name"],
         "credentialSubject": subject,
-        "credentialStatus": {"id": f"{base}/competency/certificates/{cert.uuid}/status",
-                             "type": "1EdTechRevocationList"},
+        "credentialStatus": vc.status_entry(status_list_url(bit.status_list), bit.position),
         "evidence": [{"type": ["Evidence"], "id": verify_url(cert.verification_code),
                       "name": "Verification page"}],
     }
@@ -291,6 +249,17 @@ def revoke_certificate(cert, *, actor, reason: str):
     db.session.flush()
     send_after_commit(events.certificate_revoked, cert, reason=cert.revocation_reason)
     return cert
+
+
+def current_credential(cert) -> dict:
+    """The certificate's credential, re-signed in the current form when it was issued before
+    (``eddsa-jcs-2022``): the caller commits."""
+    proof = (cert.credential or {}).get("proof")
+    if isinstance(proof, dict) and proof.get("cryptosuite") == vc.CRYPTOSUITE:
+        return cert.credential
+    cert.credential = _credential_for(cert, cert.attainment)
+    db.session.flush()
+    return cert.credential
 
 
 def find_by_code(code: str):

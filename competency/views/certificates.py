@@ -61,14 +61,42 @@ def certificate_pdf(code):
 
 @bp.route("/certificates/<cert_uuid>/credential.json")
 def credential(cert_uuid):
+    """The signed Open Badges 3.0 credential (older ones are re-signed in the current form here)."""
+    from competency.operations.certificates import current_credential
+
     cert = _cert_by_uuid(cert_uuid)
-    resp = jsonify(cert.credential)
+    document = current_credential(cert)
+    db.session.commit()
+    resp = jsonify(document)
     resp.headers["Content-Disposition"] = f"attachment; filename=credential-{cert.verification_code}.json"
+    return resp
+
+
+@bp.route("/status-lists/<list_uuid>")
+def status_list(list_uuid):
+    """Public: the signed Bitstring Status List credential (bits of revoked certificates set)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from competency.models import StatusList
+    from competency.operations.certificates import status_list_credential
+
+    try:
+        value = uuid.UUID(str(list_uuid))
+    except ValueError:
+        abort(404)
+    found = db.session.scalar(sa.select(StatusList).where(StatusList.uuid == value))
+    if found is None:
+        abort(404)
+    resp = jsonify(status_list_credential(found))
+    resp.headers["Cache-Control"] = "no-cache"
     return resp
 
 
 @bp.route("/certificates/<cert_uuid>/status")
 def credential_status(cert_uuid):
+    """The per-certificate status of credentials issued before the status lists (kept for them)."""
     from competency.operations.certificates import status_of
 
     return jsonify(status_of(_cert_by_uuid(cert_uuid)))
@@ -76,7 +104,7 @@ def credential_status(cert_uuid):
 
 @bp.route("/issuer")
 def issuer():
-    """The issuer profile with its public key (DID-document-like)."""
+    """The issuer's controller document (the URL of credentials issued before ``/credentials/issuer``)."""
     from competency.operations.certificates import issuer_document
 
     return jsonify(issuer_document())

@@ -125,6 +125,68 @@ is the MilestoneStatus (or equivalent row); ``old`` and ``new`` the statuses.
 
 
 @dataclass(frozen=True)
+class RecordFilters:
+    """What a reader of a worker's record asked for: a period (dates, inclusive; ``None`` open) and
+    an occupation code (``""``: all). A section keeps the entries that fall in them."""
+
+    since: object = None
+    until: object = None
+    occupation: str = ""
+
+    def keeps(self, day, occupation_code: str = "") -> bool:
+        """Whether an entry dated ``day`` (a date, or ``None`` undated) for ``occupation_code`` stays."""
+        if self.occupation and occupation_code != self.occupation:
+            return False
+        if day is not None and self.since is not None and day < self.since:
+            return False
+        return not (day is not None and self.until is not None and day > self.until)
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """One line of a worker's record (a course, a level, an exam, a milestone ...).
+
+    ``key`` is stable and unique in the record (``"<plugin>:<kind>:<public id>"``, never a raw
+    database id shown to people); ``title`` and the ``details`` (label, value) pairs are display
+    text, already translated; ``day`` the date the entry is filed under; ``source`` is
+    ``platform`` (this platform), ``external`` (a named external system: ``source_label``) or
+    ``import``; ``verification`` one of ``signed`` (a credential the platform signed),
+    ``recorded`` (recorded by an institution or assessor here), ``reported`` (reported by a
+    system, not checked), ``revoked``; ``credential`` the signed Open Badges 3.0 credential when
+    there is one (the verifiable export embeds it); ``achievement`` an Open Badges ``Achievement``
+    describing the entry (for the export), ``parents`` the keys of entries it counts towards (a
+    course towards a unit's level ...), which the export states as associations.
+    """
+
+    key: str
+    kind: str
+    title: str
+    day: object = None
+    details: tuple = ()
+    source: str = "platform"
+    source_label: str = ""
+    verification: str = "recorded"
+    occupation_code: str = ""
+    credential: dict | None = None
+    achievement: dict | None = None
+    parents: tuple = ()
+    #: Structured facts for the export (``status``, ``score``, ``hours``, ``start``, ``end`` ...).
+    result: dict | None = None
+
+
+@dataclass(frozen=True)
+class RecordSection:
+    """A titled group of record entries, contributed by one plugin; ``order`` sorts sections."""
+
+    key: str
+    title: object
+    entries: tuple
+    order: int = 100
+
+
+
+
+@dataclass(frozen=True)
 class NavEntry:
     """A link in the main navigation.
 
@@ -164,6 +226,12 @@ class Registries:
     #: import (see :data:`REPORT_SOURCES` for the names, arguments and return values). Filled with
     #: :func:`add_report_source`; read with :func:`report_source`.
     report_sources: dict[str, Callable] = field(default_factory=dict)
+    #: Record sections: callables ``section(user, viewer, filters) -> RecordSection | None``, read by
+    #: the core's record page ``/record``, its PDF and its verifiable (CLR 2.0) export. ``user`` is
+    #: the worker, ``viewer`` who reads (the worker, or an entitled administrator or supervisor:
+    #: the core checked that already), ``filters`` a :class:`RecordFilters`. Sections are shown
+    #: sorted by their ``order``; a plugin adds one with a single ``append`` in its ``init_app``.
+    record_sections: list[Callable] = field(default_factory=list)
 
 
 #: The report sources a plugin may offer, with their contract. Readers (``supervision``) call them

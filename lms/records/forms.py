@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DecimalField, HiddenField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import BooleanField, DateField, DecimalField, HiddenField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lms.records import trust
 
@@ -44,3 +44,22 @@ def _policy_form_class():
 
 
 PolicyForm = _policy_form_class()
+
+
+class RecordFilterForm(FlaskForm):
+    """The record page's filters (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("Until"), validators=[Optional()])
+    occupation = SelectField(_l("Occupation"), choices=[], validate_choice=False, validators=[Optional()])
+
+
+class ShareForm(FlaskForm):
+    """Share the record (or the entries ticked) through a link."""
+
+    label = StringField(_l("For whom (only you see this)"), validators=[Optional(), Length(max=100)])
+    days = IntegerField(_l("Valid for (days)"), default=30, validators=[InputRequired(), NumberRange(min=1, max=365)])
+    request_key = HiddenField()

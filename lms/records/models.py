@@ -7,7 +7,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.core.db import GUID, UTCDateTime, db, utcnow
+from lms.core.db import GUID, JSONType, UTCDateTime, db, utcnow
 
 
 class LearnerIdentity(db.Model):
@@ -156,3 +156,54 @@ class IdentityLinkLog(db.Model):
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     #: When.
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RecordShare(db.Model):
+    """A link a worker made to share (a selection of) their record as a signed CLR 2.0 credential.
+
+    Only the SHA-256 of the link's secret token is kept. The credential is frozen when the link is
+    made, so the reader sees exactly what was shared and signed.
+    """
+
+    __tablename__ = "records_shares"
+    __table_args__ = (sa.UniqueConstraint("user_id", "request_key", name="uq_records_shares_request"),)
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Public identifier (the CLR credential's id).
+    uuid: Mapped[uuid.UUID] = mapped_column(GUID(), unique=True, default=uuid.uuid4)
+    #: The worker whose record is shared.
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 (hex) of the secret token in the link.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The form's one-time key: a form submitted twice (or twenty times at once) makes one link.
+    request_key: Mapped[str] = mapped_column(sa.String(64))
+    #: What the worker called it (who it is for).
+    label: Mapped[str] = mapped_column(sa.String(100), default="")
+    #: Keys of the record entries shared (empty: the whole record).
+    selection: Mapped[list] = mapped_column(JSONType, default=list)
+    #: The signed ClrCredential, frozen at creation.
+    credential: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: When it was made.
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the link stops working.
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    #: When the worker revoked it, if they did.
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class RecordShareView(db.Model):
+    """One opening of a shared record link (the worker sees who looked, roughly, and when)."""
+
+    __tablename__ = "records_share_views"
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The link opened.
+    share_id: Mapped[int] = mapped_column(sa.ForeignKey("records_shares.id", ondelete="CASCADE"), index=True)
+    #: When.
+    viewed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: What was served: ``page``, ``credential`` (the JSON) or ``refused`` (expired or revoked).
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    #: The reader's browser (truncated), for the worker's information.
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")

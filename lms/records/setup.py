@@ -18,7 +18,7 @@ SETTINGS = {
 def init_app(app) -> None:
     from lms.core import permissions
     from lms.core.extension_points import NavEntry, account_verified, registries
-    from lms.records import cli, models, tasks, views  # noqa: F401  (tables, Celery tasks)
+    from lms.records import cli, models, record_views, tasks, views  # noqa: F401  (tables, Celery tasks)
     from lms.records.links import ORG_LINK_ROLES
 
     for key, value in SETTINGS.items():
@@ -27,11 +27,16 @@ def init_app(app) -> None:
 
     app.register_blueprint(views.admin_bp)
     app.register_blueprint(views.account_bp)
+    app.register_blueprint(record_views.record_bp)
     permissions.declare(app, "records.view", ("supervisor",),
                         _l("See unmatched learners, identity links and the trust policy (read only)"))
     permissions.declare(app, "records.import_links", ORG_LINK_ROLES,
                         _l("Link foreign learner accounts to the members of one's organisation"))
+    permissions.declare(app, "record.read_members", ("enterprise_admin", "institution_admin", "supervisor"),
+                        _l("Read the training records of the members of one's organisation (read only)"))
     nav = registries(app).nav
+    nav.append(NavEntry("record.my_record", _l("My training record"),
+                        lambda u: bool(getattr(u, "is_authenticated", False)), 60))
     nav.append(NavEntry("records_admin.unmatched", _l("Unmatched learners"), views.may_view, 840, section="admin"))
     nav.append(NavEntry("records_admin.import_links", _l("Import identity links"), views.may_import, 845,
                         section="admin"))

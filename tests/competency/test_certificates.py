@@ -55,7 +55,10 @@ def test_credential_is_signed_aligned_and_tamper_evident(app, awarded):
     assert cred["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     ach = cred["credentialSubject"]["achievement"]
     assert {a["targetCode"] for a in ach["alignment"]} == {"1.1.1", "1.1.2", "2.1.1"}
-    assert cred["credentialStatus"]["id"].endswith(f"/competency/certificates/{cert.uuid}/status")
+    status = cred["credentialStatus"]
+    assert status["type"] == "BitstringStatusListEntry" and status["statusPurpose"] == "revocation"
+    assert "/competency/status-lists/" in status["statusListCredential"]
+    assert cred["proof"]["cryptosuite"] == "eddsa-rdfc-2022" and cred["proof"]["@context"] == cred["@context"]
     assert "holder@example.com" not in str(cred)  # the e-mail is only present hashed
     assert verify_credential(cred)
     forged = {**cred, "name": "高级技师"}
@@ -70,10 +73,14 @@ def test_key_is_kept_in_the_instance_folder_and_published(app, client, awarded):
 
     client.get("/competency/issuer")
     assert os.path.exists(key_path())
-    doc = client.get("/competency/issuer").get_json()
-    jwk = doc["verificationMethod"][0]["publicKeyJwk"]
+    doc = client.get("/credentials/issuer").get_json()
+    method = doc["verificationMethod"][0]
+    assert method["type"] == "Multikey" and method["publicKeyMultibase"].startswith("z6Mk")
+    assert doc["assertionMethod"] == [method["id"]]
+    key = client.get(method["id"].replace("http://127.0.0.1:5000", "")).get_json()
+    assert key["publicKeyMultibase"] == method["publicKeyMultibase"] and key["controller"] == doc["id"]
+    jwk = client.get("/competency/issuer/jwks.json").get_json()["keys"][0]
     assert jwk["kty"] == "OKP" and jwk["crv"] == "Ed25519"
-    assert client.get("/competency/issuer/jwks.json").get_json()["keys"][0]["x"] == jwk["x"]
 
 
 def test_key_path_setting_is_used(app, tmp_path):

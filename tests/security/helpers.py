@@ -37,6 +37,11 @@ PUBLIC = {
     "supervision_public.catalogue_export": "public catalogues as CSV / Excel",
     "supervision_public.entry_history": "public version history of a catalogue entry",
     "supervision_public.performance": "public aggregate pass and employment rates per institution",
+    "competency.status_list": "signed revocation status list (Bitstring Status List)",
+    "record.issuer": "controller document of the credentials' signing key",
+    "record.issuer_key": "the signing key (verification method of every proof)",
+    "record.shared": "a shared record (secret token checked, expiry and revocation honoured)",
+    "record.shared_clr": "a shared record's signed CLR credential (token checked)",
 }
 
 #: The LRS authenticates with HTTP Basic itself (401 with a JSON error), for every method.
