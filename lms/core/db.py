@@ -29,6 +29,16 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+#: The largest row id of an ``INTEGER`` primary key: a larger id from a URL or a body cannot exist,
+#: and PostgreSQL refuses to compare an ``INTEGER`` column with it (an error, not "no row").
+MAX_ID = 2 ** 31 - 1
+
+
+def valid_id(value) -> bool:
+    """Whether ``value`` is an int that can be a row id (not a bool, 1..MAX_ID)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware in UTC."""
     return dt.datetime.now(dt.timezone.utc)
