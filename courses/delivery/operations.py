@@ -17,6 +17,7 @@ import uuid
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from flask import current_app
 from sqlalchemy.orm import joinedload, lazyload, load_only
 from flask_babel import gettext as _
@@ -130,6 +131,25 @@ def progress_row(enrolment: Enrolment, lesson: Lesson, *, create: bool = True) -
         row = LessonProgress(enrolment=enrolment, lesson=lesson, status="not_started", progress=0.0,
                              seconds_spent=0, furthest_position=0.0, watched_seconds=0.0, media_duration=0.0)
         db.session.add(row)
+    return row
+
+
+def locked_progress_row(enrolment: Enrolment, lesson: Lesson) -> LessonProgress:
+    """The progress row of ``enrolment`` and ``lesson``, created if missing, locked for this
+    transaction (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers itself)."""
+    query = (sa.select(LessonProgress).where(LessonProgress.enrolment_id == enrolment.id,
+                                             LessonProgress.lesson_id == lesson.id)
+             .with_for_update().execution_options(populate_existing=True))
+    row = db.session.scalars(query).first()
+    if row is None:
+        try:
+            with db.session.begin_nested():  # a parallel first report may insert it first
+                db.session.add(LessonProgress(enrolment_id=enrolment.id, lesson_id=lesson.id, status="not_started",
+                                              progress=0.0, seconds_spent=0, furthest_position=0.0,
+                                              watched_seconds=0.0, media_duration=0.0))
+        except IntegrityError:
+            pass
+        row = db.session.scalars(query).one()
     return row
 
 
@@ -303,15 +323,18 @@ def report_media(user, lesson_id: int, *, position, watched, duration=None, even
         raise DeliveryError(400, "not_a_video", _("This lesson has no video."))
     if event not in ("start", "progress", "pause", "ended"):
         raise DeliveryError(400, "bad_event", _("Unknown player event."))
-    row = progress_row(enrolment, lesson)
+    # One report at a time per learner and lesson: parallel reports would each see the same
+    # "seconds since the last report" and be credited for the same wall-clock window.
+    row = locked_progress_row(enrolment, lesson)
+    authored = float(lesson.duration_seconds or 0)
     state = completion.WatchState(furthest=row.furthest_position or 0.0, watched=row.watched_seconds or 0.0,
-                                  duration=row.media_duration or float(lesson.duration_seconds or 0))
+                                  duration=authored or row.media_duration or 0.0)
     # wall-clock time since the last change to this lesson's progress (a first report: none)
     since = (now - row.updated_at).total_seconds() if row.updated_at is not None else 0.0
     try:
         new_state, credited = completion.accept_watch_report(
             state, position=position, watched_delta=watched,
-            duration=None if duration in (None, "") else duration, seconds_since_last_report=since)
+            duration=None if authored or duration in (None, "") else duration, seconds_since_last_report=since)
     except ValueError:
         raise DeliveryError(400, "bad_report", _("The player report is not valid.")) from None
     if row.started_at is None:

@@ -325,3 +325,66 @@ def test_practical_task_hand_in_with_files_and_access_to_them(client, auth, app,
     db.session.commit()
     assert db.session.query(Submission).count() == 2
     assert lesson.id not in ops.completed_lesson_ids(w.enrolments[0])
+
+
+def test_a_video_is_completed_only_by_the_lessons_own_duration(world):
+    video = world.lesson("video")  # authored: 100 s
+    t0 = utcnow()
+    ops.open_lesson(world.learner, video.id, now=t0)
+    ops.report_media(world.learner, video.id, position=0, watched=0, duration=1, event="start", now=t0)
+    r = ops.report_media(world.learner, video.id, position=1, watched=1, duration=1, event="ended",
+                         now=t0 + dt.timedelta(seconds=2))
+    assert not r["completed"] and r["progress"] == 1
+    row = ops.progress_row(world.enrolment, video, create=False)
+    assert row.media_duration == 100
+
+
+def test_watch_reports_sent_together_share_one_wall_clock_window(world):
+    video = world.lesson("video")
+    t0 = utcnow()
+    ops.open_lesson(world.learner, video.id, now=t0)
+    ops.report_media(world.learner, video.id, position=0, watched=0, event="start", now=t0)
+    t1 = t0 + dt.timedelta(seconds=5)
+    credited = [ops.report_media(world.learner, video.id, position=5, watched=5, now=t1)["credited_seconds"]
+                for _ in range(5)]
+    assert sum(credited) <= 5 + 1e-6
+    assert ops.progress_row(world.enrolment, video, create=False).watched_seconds <= 5 + 1e-6
+
+
+def test_parallel_watch_reports_are_serialised_by_a_row_lock(app, world):
+    """Five reports of 5 s sent at once, after 5 s of playback, count 5 s, not 25 s (PostgreSQL:
+    each report waits for the previous one's lock)."""
+    import threading
+
+    from lms.accounts.models import User
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL row locks (SQLite serialises writers itself)")
+    video = world.lesson("video")
+    t0 = utcnow() - dt.timedelta(seconds=5)
+    ops.open_lesson(world.learner, video.id, now=t0)
+    ops.report_media(world.learner, video.id, position=0, watched=0, event="start", now=t0)
+    db.session.commit()
+    uid, barrier, errors = world.learner.id, threading.Barrier(5), []
+
+    def report():
+        with app.app_context():
+            try:
+                user = db.session.get(User, uid)
+                barrier.wait()
+                ops.report_media(user, video.id, position=5, watched=5)
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=report) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    db.session.expire_all()
+    assert ops.progress_row(world.enrolment, video, create=False).watched_seconds <= 5 + 1  # plus clock jitter
