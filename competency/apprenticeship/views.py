@@ -20,6 +20,7 @@ from lms.accounts.models import User
 from lms.core.db import db, utcnow
 from lms.core.forms import apply_error, choices
 from lms.core.permissions import acting_user, can, get_visible_or_404, require, visible
+from lms.core.redirects import safe_redirect
 from lms.organisations.models import Organisation
 
 bp = Blueprint("competency_apprenticeship", __name__, url_prefix="/competency/apprenticeship")
@@ -464,5 +465,4 @@ def read_notification(note_id):
     note = get_visible_or_404(user, ApprenticeshipNotification, note_id)
     note.read_at = note.read_at or utcnow()
     db.session.commit()
-    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
-                    and not request.form.get("next", "").startswith("//") else url_for("main.home"))
+    return safe_redirect(request.form.get("next"))

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from lms.core.db import db
 from lms.core.extension_points import registries
+from lms.core.redirects import safe_redirect
 
 bp = Blueprint("main", __name__)
 
@@ -25,12 +26,7 @@ def set_language(code):
         if current_user.is_authenticated:
             current_user.locale = code
             db.session.commit()
-    target = request.form.get("next") or request.referrer or "/"
-    from lms.accounts.views import is_local_path
-
-    if not is_local_path(target):
-        target = "/"
-    return redirect(target)
+    return safe_redirect(request.form.get("next") or request.referrer, "/")
 
 
 def check_database() -> tuple[bool, str]:
