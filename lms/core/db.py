@@ -39,6 +39,13 @@ def valid_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
+def contains_text(text: str, *columns):
+    """A condition: any of ``columns`` contains ``text``, case-insensitively, with LIKE's ``%``
+    and ``_`` taken literally (a search for ``%%%`` finds names holding ``%%%``, not everyone).
+    Every search box of the platform filters through this."""
+    return sa.or_(*(column.icontains(text, autoescape=True) for column in columns))
+
+
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware in UTC."""
     return dt.datetime.now(dt.timezone.utc)
