@@ -108,10 +108,15 @@ def organisation_detail(org_id):
                 _("This person belongs to another organisation; ask a system administrator to add them.")]
             status = 400
         else:
-            ops.add_membership(user, org, form.role.data)
-            db.session.commit()
-            flash(_("The member has been added."), "success")
-            return redirect(url_for("admin.organisation_detail", org_id=org.id))
+            try:
+                ops.add_membership(user, org, form.role.data, by=viewer)
+            except account_ops.AccountError as exc:
+                form.login.errors = list(form.login.errors) + [exc.message]
+                status = 400
+            else:
+                db.session.commit()
+                flash(_("The member has been added."), "success")
+                return redirect(url_for("admin.organisation_detail", org_id=org.id))
     elif form.is_submitted():
         status = 400
     members = db.session.scalars(sa.select(Membership).where(Membership.organisation_id == org.id)
