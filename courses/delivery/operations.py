@@ -208,14 +208,7 @@ def completed_lesson_ids(enrolment: Enrolment) -> set[int]:
 # --- lessons --------------------------------------------------------------------------------
 
 
-def open_lesson(user, lesson_id: int, *, now: dt.datetime | None = None) -> tuple[Enrolment, Lesson, LessonProgress]:
-    """The learner opens a lesson: remember it for resuming; a new study session records
-    ``launched``; text and document lessons are read (``experienced``) and completed.
-
-    Opening a lesson again within a session changes nothing (the caller need not commit:
-    ``row.changed`` is false), which keeps the player page cheap.
-    """
-    now = now or utcnow()
+def _player_rows(user, lesson_id: int) -> tuple[Enrolment, Lesson, LessonProgress | None]:
     if not getattr(user, "is_authenticated", False):
         studying(user, _live_lesson(lesson_id).course)  # raises the refusal
     found = db.session.execute(_open_lesson_statement(), {"lesson_id": lesson_id, "user_id": user.id}).first()
@@ -223,6 +216,31 @@ def open_lesson(user, lesson_id: int, *, now: dt.datetime | None = None) -> tupl
     enrolment, row = found[1], found[2]
     if lesson.course.status != "published" or enrolment is None:
         studying(user, lesson.course)  # raises the refusal (unpublished: 404, not enrolled: 403)
+    return enrolment, lesson, row
+
+
+def lesson_for_player(user, lesson_id: int) -> tuple[Enrolment, Lesson, LessonProgress]:
+    """What the lesson page shows, read only: a GET changes nothing and records no statement (a
+    cross-site link must not complete lessons). The page then POSTs :func:`open_lesson`."""
+    enrolment, lesson, row = _player_rows(user, lesson_id)
+    if row is None:  # not in the session: nothing is written
+        row = LessonProgress(enrolment_id=enrolment.id, lesson_id=lesson.id, status="not_started", progress=0.0,
+                             seconds_spent=0, furthest_position=0.0, watched_seconds=0.0, media_duration=0.0,
+                             resume_position=0.0)
+    return enrolment, lesson, row
+
+
+def open_lesson(user, lesson_id: int, *, now: dt.datetime | None = None,
+                read: bool = True) -> tuple[Enrolment, Lesson, LessonProgress]:
+    """The learner opens a lesson (a POST from the player): remember it for resuming; a new
+    study session records ``launched``. With ``read`` (the learner's explicit "mark as read"),
+    text and document lessons are read (``experienced``) and completed.
+
+    Opening a lesson again within a session changes nothing (the caller need not commit:
+    ``row.changed`` is false).
+    """
+    now = now or utcnow()
+    enrolment, lesson, row = _player_rows(user, lesson_id)
     if row is None:
         row = progress_row(enrolment, lesson)
     changed = row.id is None
@@ -240,9 +258,8 @@ def open_lesson(user, lesson_id: int, *, now: dt.datetime | None = None) -> tupl
         row.updated_at = now
         if lesson.kind != "external":  # external content is launched by its own launch action
             statements.lesson_event(enrolment, lesson, vocab.VERB_LAUNCHED)
-        if lesson.kind in completion.COMPLETED_ON_VIEW:
-            statements.lesson_event(enrolment, lesson, vocab.VERB_EXPERIENCED)
-    if lesson.kind in completion.COMPLETED_ON_VIEW and row.status != "completed":
+    if read and lesson.kind in completion.COMPLETED_ON_VIEW and row.status != "completed":
+        statements.lesson_event(enrolment, lesson, vocab.VERB_EXPERIENCED)
         complete_lesson(enrolment, lesson, row, now=now)
         changed = True
     if changed:

@@ -15,7 +15,13 @@ def _login(auth, user):
     assert resp.status_code in (302, 303)
 
 
-def test_text_lesson_is_completed_when_opened_and_resume_points_to_the_next(client, auth, world):
+def _token(client, url):
+    from lms.testing import csrf_token_from
+
+    return csrf_token_from(client.get(url).get_data(as_text=True))
+
+
+def test_text_lesson_is_completed_when_marked_read_and_resume_points_to_the_next(client, auth, world):
     _login(auth, world.learner)
     text, video = world.lesson("text"), world.lesson("video")
     resp = client.get(f"/learn/lesson/{text.id}")
@@ -23,6 +29,10 @@ def test_text_lesson_is_completed_when_opened_and_resume_points_to_the_next(clie
     html = resp.get_data(as_text=True)
     assert "安全第一" in html and "<strong>不要</strong>" in html
     assert f"/learn/lesson/{video.id}" in html  # next
+    token = _token(client, f"/learn/lesson/{text.id}")
+    assert client.post(f"/learn/lesson/{text.id}/open", headers={"X-CSRFToken": token}).status_code == 200
+    resp = client.post(f"/learn/lesson/{text.id}/complete", data={"csrf_token": token})
+    assert resp.status_code == 302
     e = db.session.get(type(world.enrolment), world.enrolment.id)
     assert e.last_lesson_id == text.id
     assert ops.completed_lesson_ids(e) == {text.id}
@@ -36,8 +46,11 @@ def test_text_lesson_is_completed_when_opened_and_resume_points_to_the_next(clie
 def test_reopening_within_a_session_records_launch_once(client, auth, world):
     _login(auth, world.learner)
     text = world.lesson("text")
+    token = _token(client, f"/learn/lesson/{text.id}")
     for _ in range(3):
         assert client.get(f"/learn/lesson/{text.id}").status_code == 200
+        assert client.post(f"/learn/lesson/{text.id}/open", headers={"X-CSRFToken": token}).status_code == 200
+        assert client.post(f"/learn/lesson/{text.id}/complete", data={"csrf_token": token}).status_code == 302
     launched = statements_for(world.learner, "launched", text.activity_iri)
     assert len(launched) == 1
     assert len(statements_for(world.learner, "completed", text.activity_iri)) == 1
@@ -159,7 +172,10 @@ def test_document_download_checks_access(client, auth, app, create_user, create_
     resp = client.get(f"/learn/lesson/{lesson.id}/document")
     assert resp.status_code == 200 and resp.data == b"%PDF-1.4 test"
     assert "attachment" in resp.headers["Content-Disposition"]
-    assert client.get(f"/learn/lesson/{lesson.id}").status_code == 200  # completes on view
+    assert client.get(f"/learn/lesson/{lesson.id}").status_code == 200  # a GET does not complete it
+    assert lesson.id not in ops.completed_lesson_ids(db.session.get(type(w.enrolment), w.enrolment.id))
+    token = _token(client, f"/learn/lesson/{lesson.id}")
+    assert client.post(f"/learn/lesson/{lesson.id}/complete", data={"csrf_token": token}).status_code == 302
     assert lesson.id in ops.completed_lesson_ids(db.session.get(type(w.enrolment), w.enrolment.id))
 
 
@@ -388,3 +404,40 @@ def test_parallel_watch_reports_are_serialised_by_a_row_lock(app, world):
     assert not errors
     db.session.expire_all()
     assert ops.progress_row(world.enrolment, video, create=False).watched_seconds <= 5 + 1  # plus clock jitter
+
+
+def test_a_lesson_get_changes_nothing_and_records_no_statement(client, auth, world):
+    """A cross-site link to a lesson (a GET) neither completes it nor records statements."""
+    from lms.xapi.models import Statement
+
+    _login(auth, world.learner)
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Statement))
+    for kind in ("text", "video", "quiz"):
+        assert client.get(f"/learn/lesson/{world.lesson(kind).id}").status_code == 200
+    e = db.session.get(type(world.enrolment), world.enrolment.id)
+    assert ops.completed_lesson_ids(e) == set() and e.last_lesson_id is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Statement)) == before
+    # a POST without the CSRF token (a cross-site form) is refused too
+    assert client.post(f"/learn/lesson/{world.lesson('text').id}/complete").status_code == 400
+    assert ops.completed_lesson_ids(db.session.get(type(world.enrolment), world.enrolment.id)) == set()
+
+
+def test_only_text_and_document_lessons_are_marked_read(client, auth, world):
+    _login(auth, world.learner)
+    video = world.lesson("video")
+    token = _token(client, f"/learn/lesson/{video.id}")
+    assert client.post(f"/learn/lesson/{video.id}/complete", data={"csrf_token": token}).status_code == 400
+
+
+def test_lesson_pages_carry_a_content_security_policy_with_a_nonce(client, auth, world):
+    _login(auth, world.learner)
+    resp = client.get(f"/learn/lesson/{world.lesson('video').id}")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";")[0]
+    import re
+
+    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    html = resp.get_data(as_text=True)
+    scripts = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
+    assert scripts and all(f'nonce="{nonce}"' in attrs for attrs in scripts)
+    assert "Content-Security-Policy" not in client.get("/healthz").headers
