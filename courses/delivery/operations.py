@@ -613,6 +613,9 @@ def submit_practical(user, lesson_id: int, text: str, files=(), *, now: dt.datet
         raise DeliveryError(400, "too_long", _("The text is too long (at most 20000 characters)."))
     if len(files) > MAX_SUBMISSION_FILES:
         raise DeliveryError(400, "too_many_files", _("Attach at most %(n)s files.", n=MAX_SUBMISSION_FILES))
+    # One hand-in at a time per learner and task (a double click, two tabs): the second waits for
+    # the first and then sees it, before any file is written.
+    row = locked_progress_row(enrolment, lesson)
     previous = submissions_of(enrolment, lesson)
     if previous and not (previous[-1].status == "graded" and previous[-1].passed is False):
         raise DeliveryError(409, "already_submitted", _("Your work has been handed in; wait for it to be graded."))
@@ -626,24 +629,37 @@ def submit_practical(user, lesson_id: int, text: str, files=(), *, now: dt.datet
         if len(data) > MAX_SUBMISSION_FILE_BYTES:
             raise DeliveryError(413, "file_too_large", _("The file %(name)s is too large.", name=name))
         checked.append((name, ext, data, f.mimetype or "application/octet-stream"))
-    stored = []
-    for name, ext, data, mimetype in checked:
-        key = f"courses/submissions/{enrolment.registration}/{uuid.uuid4().hex}.{ext}"
-        path = os.path.join(current_app.config["LMS_UPLOAD_DIR"], key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as fh:
-            fh.write(data)
-        stored.append({"storage_key": key, "name": name, "content_type": mimetype, "size": len(data)})
-    submission = Submission(enrolment=enrolment, lesson=lesson, number=len(previous) + 1, text=text, files=stored,
-                            submitted_at=now, status="submitted")
-    db.session.add(submission)
-    row = progress_row(enrolment, lesson)
-    if row.status == "not_started":
-        row.status = "in_progress"
-        row.started_at = row.started_at or now
-    row.updated_at = now
-    statements.practical_submitted(enrolment, lesson, submission)
-    db.session.flush()
+    stored: list[dict] = []
+    try:
+        for name, ext, data, mimetype in checked:
+            key = f"courses/submissions/{enrolment.registration}/{uuid.uuid4().hex}.{ext}"
+            path = os.path.join(current_app.config["LMS_UPLOAD_DIR"], key)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            stored.append({"storage_key": key, "name": name, "content_type": mimetype, "size": len(data)})
+            with open(path, "wb") as fh:
+                fh.write(data)
+        with db.session.begin_nested():  # a parallel hand-in that got the number first: a 409
+            submission = Submission(enrolment_id=enrolment.id, lesson_id=lesson.id, number=len(previous) + 1,
+                                    text=text, files=stored, submitted_at=now, status="submitted")
+            db.session.add(submission)
+            db.session.flush()
+        if row.status == "not_started":
+            row.status = "in_progress"
+            row.started_at = row.started_at or now
+        row.updated_at = now
+        statements.practical_submitted(enrolment, lesson, submission)
+        db.session.flush()
+    except BaseException as exc:
+        # A refused hand-in leaves no file behind.
+        for f in stored:
+            try:
+                os.remove(os.path.join(current_app.config["LMS_UPLOAD_DIR"], f["storage_key"]))
+            except FileNotFoundError:
+                pass
+        if isinstance(exc, IntegrityError):
+            raise DeliveryError(409, "already_submitted",
+                                _("Your work has been handed in; wait for it to be graded.")) from None
+        raise
     return submission
 
 

@@ -441,3 +441,74 @@ def test_lesson_pages_carry_a_content_security_policy_with_a_nonce(client, auth,
     scripts = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
     assert scripts and all(f'nonce="{nonce}"' in attrs for attrs in scripts)
     assert "Content-Security-Policy" not in client.get("/healthz").headers
+
+
+def _upload_files(root):
+    import os
+
+    base = os.path.join(root, "courses", "submissions")
+    return sorted(os.path.join(d, n) for d, _s, names in os.walk(base) for n in names)
+
+
+def _photo():
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    return FileStorage(stream=io.BytesIO(b"%PDF-1.4 hand-in"), filename="work.pdf", content_type="application/pdf")
+
+
+def test_a_refused_hand_in_leaves_no_orphan_file(app, create_user, create_org, monkeypatch):
+    w = build_world(create_user, create_org, kinds=("practical",))
+    lesson = w.lesson("practical")
+    before = _upload_files(app.config["LMS_UPLOAD_DIR"])
+
+    def fail(*a, **kw):
+        raise RuntimeError("statement store down")
+
+    monkeypatch.setattr(ops.statements, "practical_submitted", fail)
+    with pytest.raises(RuntimeError):
+        ops.submit_practical(w.learner, lesson.id, "我接好了", [_photo()])
+    db.session.rollback()
+    assert _upload_files(app.config["LMS_UPLOAD_DIR"]) == before
+
+
+def test_parallel_hand_ins_store_one_submission_and_no_orphan_files(app, create_user, create_org):
+    import threading
+
+    from courses.models import Submission
+    from lms.accounts.models import User
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL row locks (SQLite serialises writers itself)")
+    w = build_world(create_user, create_org, kinds=("practical",))
+    lesson_id, uid = w.lesson("practical").id, w.learner.id
+    before = _upload_files(app.config["LMS_UPLOAD_DIR"])
+    barrier, outcomes = threading.Barrier(4), []
+
+    def hand_in():
+        with app.app_context():
+            try:
+                user = db.session.get(User, uid)
+                barrier.wait()
+                ops.submit_practical(user, lesson_id, "两份", [_photo()])
+                db.session.commit()
+                outcomes.append("ok")
+            except ops.DeliveryError as exc:
+                db.session.rollback()
+                outcomes.append(exc.status)
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion
+                db.session.rollback()
+                outcomes.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=hand_in) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes, key=str) == [409, 409, 409, "ok"]
+    subs = db.session.scalars(sa.select(Submission).where(Submission.lesson_id == lesson_id)).all()
+    assert len(subs) == 1
+    assert len(_upload_files(app.config["LMS_UPLOAD_DIR"])) == len(before) + 1
