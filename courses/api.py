@@ -120,9 +120,11 @@ def enrolments(course_id):
 def enrol(course_id):
     user = acting_user()
     course = get_visible_or_404(user, Course, course_id)
-    body = request.get_json(silent=True)
+    # An empty body enrols the caller; any other body must be the JSON object (a body that is
+    # not JSON is never read as "empty": it would enrol the caller instead of the person named).
+    body = request.get_json(silent=True) if request.get_data(cache=True).strip() else {}
     if body is None:
-        body = {}
+        raise ApiError(400, "invalid_json", "the request body must be JSON (send it as application/json)")
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "the body must be a JSON object")
     learner = user

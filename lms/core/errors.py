@@ -61,7 +61,7 @@ def _has_nul() -> bool:
 
 
 #: Body types the JSON API reads besides JSON (the framework import takes its CSV layout).
-API_BODY_TYPES = ("application/json", "text/csv", "multipart/form-data")
+API_BODY_TYPES = ("application/json", "text/csv")
 
 
 def _refuse_malformed_json() -> None:
@@ -86,7 +86,7 @@ def _refuse_malformed_json() -> None:
             abort(400)
     elif api and request.mimetype not in API_BODY_TYPES and request.content_length != 0:
         if request.get_data(cache=True).strip():
-            raise ApiError(415, "unsupported_media_type", "send the request body as application/json")
+            raise ApiError(400, "invalid_json", "the request body must be JSON (send it as application/json)")
 
 
 def init_app(app) -> None:
