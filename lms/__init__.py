@@ -33,6 +33,15 @@ class _DatabaseIdConverter(IntegerConverter):
     def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
+    def to_python(self, value: str):
+        # A number too large for any row is a 404 for every method. (A ValidationError would let
+        # Werkzeug answer 405 when the same path has a rule for another method.)
+        if self.max is not None and int(value) > self.max:
+            from werkzeug.exceptions import NotFound
+
+            raise NotFound()
+        return super().to_python(value)
+
 
 def _instance_path() -> str:
     return os.environ.get("LMS_INSTANCE_PATH") or str(Path.cwd() / "instance")
