@@ -14,7 +14,7 @@ from courses.views.catalogue import filtered_catalogue
 from lms.accounts.models import User
 from lms.accounts.operations import find_user
 from lms.api import ApiError, doc, paginate_args
-from lms.core.db import db
+from lms.core.db import db, valid_id
 from lms.core.permissions import acting_user, get_visible_or_404, require, visible
 
 bp = Blueprint("courses_api", __name__, url_prefix="/api/v1/courses")
@@ -120,9 +120,11 @@ def enrolments(course_id):
 def enrol(course_id):
     user = acting_user()
     course = get_visible_or_404(user, Course, course_id)
-    body = request.get_json(silent=True)
+    # An empty body enrols the caller; any other body must be the JSON object (a body that is
+    # not JSON is never read as "empty": it would enrol the caller instead of the person named).
+    body = request.get_json(silent=True) if request.get_data(cache=True).strip() else {}
     if body is None:
-        body = {}
+        raise ApiError(400, "invalid_json", "the request body must be JSON (send it as application/json)")
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "the body must be a JSON object")
     learner = user
@@ -133,14 +135,14 @@ def enrol(course_id):
     elif body.get("user_id") is not None:
         if not isinstance(body["user_id"], int) or isinstance(body["user_id"], bool):
             raise ApiError(400, "invalid_body", "user_id must be an integer")
-        learner = db.session.get(User, body["user_id"]) if 0 < body["user_id"] < 2**63 else None
+        learner = db.session.get(User, body["user_id"]) if valid_id(body["user_id"]) else None
     if learner is None:
         raise ApiError(404, "not_found", "no account with this login or id")
     course_class = None
     if body.get("class_id") is not None:
         if not isinstance(body["class_id"], int) or isinstance(body["class_id"], bool):
             raise ApiError(400, "invalid_body", "class_id must be an integer")
-        if not 0 < body["class_id"] < 2**63:
+        if not valid_id(body["class_id"]):
             raise ApiError(404, "not_found", "no such class in this course")
         course_class = db.session.scalars(visible(user, CourseClass).where(
             CourseClass.id == body["class_id"], CourseClass.course_id == course.id)).first()

@@ -103,6 +103,14 @@ def store_upload(course, file_storage, category: str, *, by=None) -> CourseFile:
     return store_bytes(course, file_storage.filename, data, category, by=by)
 
 
+def remove_stored(storage_key: str) -> None:
+    """Delete a stored file (when the request that stored it is refused); a missing file is fine."""
+    try:
+        os.remove(os.path.join(upload_dir(), storage_key))
+    except FileNotFoundError:
+        pass
+
+
 def read_bytes(storage_key: str) -> bytes:
     with open(os.path.join(upload_dir(), storage_key), "rb") as fh:
         return fh.read()

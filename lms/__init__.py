@@ -27,10 +27,20 @@ from werkzeug.routing import IntegerConverter  # noqa: E402
 
 
 class _DatabaseIdConverter(IntegerConverter):
-    """``int`` for URLs: at most a signed 64-bit value (the largest id a database holds)."""
+    """``int`` for URLs: at most a signed 32-bit value, the largest id the tables' ``INTEGER``
+    primary keys hold (PostgreSQL refuses a larger number with an error instead of no row)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value: str):
+        # A number too large for any row is a 404 for every method. (A ValidationError would let
+        # Werkzeug answer 405 when the same path has a rule for another method.)
+        if self.max is not None and int(value) > self.max:
+            from werkzeug.exceptions import NotFound
+
+            raise NotFound()
+        return super().to_python(value)
 
 
 def _instance_path() -> str:
@@ -53,6 +63,9 @@ def create_app(config_override: dict | None = None) -> Flask:
     # ``<int:id>`` in URLs matches only ids a database integer can hold: a larger number is a
     # plain 404 instead of an overflow error in the database driver.
     app.url_map.converters["int"] = _DatabaseIdConverter
+    from lms.core.jsonbody import JSONProvider
+
+    app.json = JSONProvider(app)  # request bodies: malformed, too deep or bad Unicode is a 400
     config_module.load_config(app, config_override)
     lms_logging.init_app(app)
     config_module.check_production(app)

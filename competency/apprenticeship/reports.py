@@ -21,6 +21,7 @@ from competency.apprenticeship import evidence
 from competency.apprenticeship.models import Apprentice, ApprenticeMilestone, Cohort
 from competency.apprenticeship.operations import STATUS_LABELS, milestone_title, today_utc
 from lms.core.db import db
+from lms.core.spreadsheets import write_rows
 
 
 @dataclass
@@ -76,7 +77,7 @@ def _book(title: str, header: list[str]):
     wb = Workbook()
     ws = wb.active
     ws.title = title[:31]
-    ws.append(header)
+    write_rows(ws, [header])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     ws.freeze_panes = "A2"
@@ -99,15 +100,15 @@ def subsidy_workbook(cohort: Cohort, apprentices: list[Apprentice], today: dt.da
     rows = subsidy_rows(cohort, apprentices, today)
     for r in rows:
         a = r.apprentice
-        ws.append([a.user.display_name, a.user.id_card_masked, a.enterprise_mentor.display_name,
+        write_rows(ws, [[a.user.display_name, a.user.id_card_masked, a.enterprise_mentor.display_name,
                    a.school_mentor.display_name, r.months_enrolled, r.online_hours, r.offline_hours,
                    round(r.online_hours + r.offline_hours, 2),
                    "; ".join(f"{t} ({d.isoformat()})" for t, d in r.reached),
                    r.certificate_on.isoformat() if r.certificate_on else _("No"),
-                   r.entitlement, r.advance, r.completion, round(r.advance + r.completion, 2)])
-    ws.append([_("Total"), "", "", "", "", "", "", "", "", "", round(sum(r.entitlement for r in rows), 2),
+                   r.entitlement, r.advance, r.completion, round(r.advance + r.completion, 2)]])
+    write_rows(ws, [[_("Total"), "", "", "", "", "", "", "", "", "", round(sum(r.entitlement for r in rows), 2),
                round(sum(r.advance for r in rows), 2), round(sum(r.completion for r in rows), 2),
-               round(sum(r.advance + r.completion for r in rows), 2)])
+               round(sum(r.advance + r.completion for r in rows), 2)]])
     info = wb.create_sheet(_("Cohort"))
     p = cohort.programme
     for k, v in ((_("Programme"), p.title), (_("Enterprise"), p.enterprise.name), (_("School"), p.school.name),
@@ -115,7 +116,7 @@ def subsidy_workbook(cohort: Cohort, apprentices: list[Apprentice], today: dt.da
                  (_("End date"), cohort.end_date().isoformat()),
                  (_("Subsidy per apprentice per year (yuan)"), float(current_app.config["LMS_APPRENTICE_SUBSIDY_PER_YEAR"])),
                  (_("Advance share"), float(current_app.config["LMS_APPRENTICE_SUBSIDY_ADVANCE_SHARE"]))):
-        info.append([k, v])
+        write_rows(info, [[k, v]])
     return _save(wb)
 
 
@@ -134,5 +135,5 @@ def progress_workbook(cohort: Cohort, apprentices: list[Apprentice]) -> bytes:
             m = by_code.get(d.code)
             row += [str(STATUS_LABELS[m.status]) if m else "", m.due_date.isoformat() if m else "",
                     m.done_on.isoformat() if m and m.done_on else ""]
-        ws.append(row)
+        write_rows(ws, [row])
     return _save(wb)

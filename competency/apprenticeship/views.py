@@ -17,9 +17,10 @@ from competency.apprenticeship.forms import (AgreementForm, ApprenticeForm, Coho
 from competency.apprenticeship.models import (STATUSES, Apprentice, ApprenticeMilestone, ApprenticeshipNotification,
                                               Cohort, HoursEntry, Programme, SignOff)
 from lms.accounts.models import User
-from lms.core.db import db, utcnow
+from lms.core.db import contains_text, db, utcnow
 from lms.core.forms import apply_error, choices
 from lms.core.permissions import acting_user, can, get_visible_or_404, require, visible
+from lms.core.redirects import safe_redirect
 from lms.organisations.models import Organisation
 
 bp = Blueprint("competency_apprenticeship", __name__, url_prefix="/competency/apprenticeship")
@@ -195,7 +196,7 @@ def _cohort_apprentices(user, cohort, args):
             .join(User, User.id == Apprentice.user_id).order_by(User.real_name, Apprentice.id))
     q = (args.get("q") or "").strip()
     if q:
-        stmt = stmt.where(sa.or_(User.real_name.ilike(f"%{q}%"), User.email.ilike(f"%{q}%")))
+        stmt = stmt.where(contains_text(q, User.real_name, User.email))
     mentor = _int_arg(args, "mentor")
     if mentor:
         stmt = stmt.where(sa.or_(Apprentice.enterprise_mentor_id == mentor, Apprentice.school_mentor_id == mentor))
@@ -464,5 +465,4 @@ def read_notification(note_id):
     note = get_visible_or_404(user, ApprenticeshipNotification, note_id)
     note.read_at = note.read_at or utcnow()
     db.session.commit()
-    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
-                    and not request.form.get("next", "").startswith("//") else url_for("main.home"))
+    return safe_redirect(request.form.get("next"))

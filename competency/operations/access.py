@@ -8,19 +8,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from lms.core.db import db
+from lms.core.db import MAX_ID, db, valid_id  # noqa: F401  (re-exported)
 from lms.core.permissions import scope
 
 STAFF_ROLES = ("teacher", "mentor", "enterprise_admin", "institution_admin")
 
-#: The largest row id (an SQL ``INTEGER``): larger ids from URLs or bodies cannot exist, and
-#: PostgreSQL refuses to compare with them.
-MAX_ID = 2 ** 31 - 1
-
-
-def valid_id(value) -> bool:
-    """Whether ``value`` is an int that can be a row id (not a bool, 1..MAX_ID)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _is_supervisor(user) -> bool:

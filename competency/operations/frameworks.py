@@ -60,6 +60,7 @@ import uuid
 import sqlalchemy as sa
 
 from competency.operations import CompetencyError
+from lms.core import jsonbody
 from lms.core.db import db
 
 CSV_COLUMNS = ("record", "level", "code", "parent", "title", "title_en", "weight", "required", "theory_weight",
@@ -123,6 +124,12 @@ def parse_case(text: str) -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FrameworkImportError([(exc.lineno, f"not valid JSON: {exc.msg}")]) from None
+    except RecursionError:
+        raise FrameworkImportError([(1, "not valid JSON: nested too deeply")]) from None
+    try:
+        jsonbody.check(data)
+    except jsonbody.JSONBodyError as exc:
+        raise FrameworkImportError([(1, str(exc))]) from None
     if not isinstance(data, dict) or not isinstance(data.get("CFDocument"), dict):
         raise FrameworkImportError([(1, "a CASE package needs a CFDocument object")])
 

@@ -13,6 +13,7 @@ from competency.operations.access import may_view_learner
 from competency.views import bp
 from lms.core.db import db
 from lms.core.permissions import acting_user, get_visible_or_404, require, visible
+from lms.core.redirects import safe_redirect
 
 
 def _learner_or_404(user_id):
@@ -80,7 +81,7 @@ def record_qualification(user_id):
         flash(_("Qualification recorded."), "success")
     else:
         flash(_("The qualification was not saved."), "danger")
-    return redirect(request.referrer or url_for("competency.learner", user_id=user_id))
+    return safe_redirect(request.referrer, url_for("competency.learner", user_id=user_id))
 
 
 @bp.route("/attainments")

@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from competency.forms import ExamResultForm, QualificationForm
 from competency.operations.access import may_view_learner, visible_learner_ids
 from competency.views import bp
-from lms.core.db import db
+from lms.core.db import contains_text, db
 from lms.core.permissions import acting_user, require
 
 
@@ -64,8 +64,7 @@ def learners():
         q = q.where(User.id.in_(ids))
     text = request.args.get("q", "").strip()
     if text:
-        like = f"%{text}%"
-        q = q.where(sa.or_(User.real_name.ilike(like), User.email.ilike(like)))
+        q = q.where(contains_text(text, User.real_name, User.email))
     users = db.session.scalars(q.limit(200)).all()
     atts = {}
     if users:

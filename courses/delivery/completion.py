@@ -30,7 +30,8 @@ class WatchState:
     furthest: float = 0.0
     #: seconds of video actually played (replays count again)
     watched: float = 0.0
-    #: the video's length as the player reported it (0 when unknown)
+    #: the video's length: the lesson's authored ``duration_seconds``, else the player's first report
+    #: (0 when unknown)
     duration: float = 0.0
 
 
@@ -62,10 +63,15 @@ def accept_watch_report(state: WatchState, *, position: float, watched_delta: fl
         duration = _finite(duration)
         if duration < 0:
             raise ValueError("duration must not be negative")
-        if duration > 0:
+        if duration > 0 and length <= 0:
+            # The player's word counts only while the length is unknown (the lesson declares none
+            # and no earlier report gave one): a client cannot shorten a video to complete it.
             length = duration
     if seconds_since_last_report is not None:
-        allowed = max(seconds_since_last_report, 0.0) * MAX_PLAYBACK_RATE + REPORT_SLACK_SECONDS
+        since = max(seconds_since_last_report, 0.0)
+        # The slack absorbs clock jitter between reports; it never exceeds the time that passed,
+        # so reports sent together (or replayed) share one window instead of each adding slack.
+        allowed = since * MAX_PLAYBACK_RATE + min(REPORT_SLACK_SECONDS, since)
         watched_delta = min(watched_delta, allowed)
     if length > 0:
         position = min(position, length)

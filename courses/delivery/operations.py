@@ -17,6 +17,7 @@ import uuid
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from flask import current_app
 from sqlalchemy.orm import joinedload, lazyload, load_only
 from flask_babel import gettext as _
@@ -135,6 +136,25 @@ def progress_row(enrolment: Enrolment, lesson: Lesson, *, create: bool = True) -
     return row
 
 
+def locked_progress_row(enrolment: Enrolment, lesson: Lesson) -> LessonProgress:
+    """The progress row of ``enrolment`` and ``lesson``, created if missing, locked for this
+    transaction (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers itself)."""
+    query = (sa.select(LessonProgress).where(LessonProgress.enrolment_id == enrolment.id,
+                                             LessonProgress.lesson_id == lesson.id)
+             .with_for_update().execution_options(populate_existing=True))
+    row = db.session.scalars(query).first()
+    if row is None:
+        try:
+            with db.session.begin_nested():  # a parallel first report may insert it first
+                db.session.add(LessonProgress(enrolment_id=enrolment.id, lesson_id=lesson.id, status="not_started",
+                                              progress=0.0, seconds_spent=0, furthest_position=0.0,
+                                              watched_seconds=0.0, media_duration=0.0))
+        except IntegrityError:
+            pass
+        row = db.session.scalars(query).one()
+    return row
+
+
 @dataclasses.dataclass(frozen=True)
 class SyllabusEntry:
     """A lesson as the player's outline and next/previous links need it."""
@@ -190,14 +210,7 @@ def completed_lesson_ids(enrolment: Enrolment) -> set[int]:
 # --- lessons --------------------------------------------------------------------------------
 
 
-def open_lesson(user, lesson_id: int, *, now: dt.datetime | None = None) -> tuple[Enrolment, Lesson, LessonProgress]:
-    """The learner opens a lesson: remember it for resuming; a new study session records
-    ``launched``; text and document lessons are read (``experienced``) and completed.
-
-    Opening a lesson again within a session changes nothing (the caller need not commit:
-    ``row.changed`` is false), which keeps the player page cheap.
-    """
-    now = now or utcnow()
+def _player_rows(user, lesson_id: int) -> tuple[Enrolment, Lesson, LessonProgress | None]:
     if not getattr(user, "is_authenticated", False):
         studying(user, _live_lesson(lesson_id).course)  # raises the refusal
     found = db.session.execute(_open_lesson_statement(), {"lesson_id": lesson_id, "user_id": user.id}).first()
@@ -205,6 +218,31 @@ def open_lesson(user, lesson_id: int, *, now: dt.datetime | None = None) -> tupl
     enrolment, row = found[1], found[2]
     if lesson.course.status != "published" or enrolment is None:
         studying(user, lesson.course)  # raises the refusal (unpublished: 404, not enrolled: 403)
+    return enrolment, lesson, row
+
+
+def lesson_for_player(user, lesson_id: int) -> tuple[Enrolment, Lesson, LessonProgress]:
+    """What the lesson page shows, read only: a GET changes nothing and records no statement (a
+    cross-site link must not complete lessons). The page then POSTs :func:`open_lesson`."""
+    enrolment, lesson, row = _player_rows(user, lesson_id)
+    if row is None:  # not in the session: nothing is written
+        row = LessonProgress(enrolment_id=enrolment.id, lesson_id=lesson.id, status="not_started", progress=0.0,
+                             seconds_spent=0, furthest_position=0.0, watched_seconds=0.0, media_duration=0.0,
+                             resume_position=0.0)
+    return enrolment, lesson, row
+
+
+def open_lesson(user, lesson_id: int, *, now: dt.datetime | None = None,
+                read: bool = True) -> tuple[Enrolment, Lesson, LessonProgress]:
+    """The learner opens a lesson (a POST from the player): remember it for resuming; a new
+    study session records ``launched``. With ``read`` (the learner's explicit "mark as read"),
+    text and document lessons are read (``experienced``) and completed.
+
+    Opening a lesson again within a session changes nothing (the caller need not commit:
+    ``row.changed`` is false).
+    """
+    now = now or utcnow()
+    enrolment, lesson, row = _player_rows(user, lesson_id)
     if row is None:
         row = progress_row(enrolment, lesson)
     changed = row.id is None
@@ -222,9 +260,8 @@ def open_lesson(user, lesson_id: int, *, now: dt.datetime | None = None) -> tupl
         row.updated_at = now
         if lesson.kind != "external":  # external content is launched by its own launch action
             statements.lesson_event(enrolment, lesson, vocab.VERB_LAUNCHED)
-        if lesson.kind in completion.COMPLETED_ON_VIEW:
-            statements.lesson_event(enrolment, lesson, vocab.VERB_EXPERIENCED)
-    if lesson.kind in completion.COMPLETED_ON_VIEW and row.status != "completed":
+    if read and lesson.kind in completion.COMPLETED_ON_VIEW and row.status != "completed":
+        statements.lesson_event(enrolment, lesson, vocab.VERB_EXPERIENCED)
         complete_lesson(enrolment, lesson, row, now=now)
         changed = True
     if changed:
@@ -307,15 +344,18 @@ def report_media(user, lesson_id: int, *, position, watched, duration=None, even
         raise DeliveryError(400, "not_a_video", _("This lesson has no video."))
     if event not in ("start", "progress", "pause", "ended"):
         raise DeliveryError(400, "bad_event", _("Unknown player event."))
-    row = progress_row(enrolment, lesson)
+    # One report at a time per learner and lesson: parallel reports would each see the same
+    # "seconds since the last report" and be credited for the same wall-clock window.
+    row = locked_progress_row(enrolment, lesson)
+    authored = float(lesson.duration_seconds or 0)
     state = completion.WatchState(furthest=row.furthest_position or 0.0, watched=row.watched_seconds or 0.0,
-                                  duration=row.media_duration or float(lesson.duration_seconds or 0))
+                                  duration=authored or row.media_duration or 0.0)
     # wall-clock time since the last change to this lesson's progress (a first report: none)
     since = (now - row.updated_at).total_seconds() if row.updated_at is not None else 0.0
     try:
         new_state, credited = completion.accept_watch_report(
             state, position=position, watched_delta=watched,
-            duration=None if duration in (None, "") else duration, seconds_since_last_report=since)
+            duration=None if authored or duration in (None, "") else duration, seconds_since_last_report=since)
     except ValueError:
         raise DeliveryError(400, "bad_report", _("The player report is not valid.")) from None
     if row.started_at is None:
@@ -577,6 +617,9 @@ def submit_practical(user, lesson_id: int, text: str, files=(), *, now: dt.datet
         raise DeliveryError(400, "too_long", _("The text is too long (at most 20000 characters)."))
     if len(files) > MAX_SUBMISSION_FILES:
         raise DeliveryError(400, "too_many_files", _("Attach at most %(n)s files.", n=MAX_SUBMISSION_FILES))
+    # One hand-in at a time per learner and task (a double click, two tabs): the second waits for
+    # the first and then sees it, before any file is written.
+    row = locked_progress_row(enrolment, lesson)
     previous = submissions_of(enrolment, lesson)
     if previous and not (previous[-1].status == "graded" and previous[-1].passed is False):
         raise DeliveryError(409, "already_submitted", _("Your work has been handed in; wait for it to be graded."))
@@ -590,24 +633,37 @@ def submit_practical(user, lesson_id: int, text: str, files=(), *, now: dt.datet
         if len(data) > MAX_SUBMISSION_FILE_BYTES:
             raise DeliveryError(413, "file_too_large", _("The file %(name)s is too large.", name=name))
         checked.append((name, ext, data, f.mimetype or "application/octet-stream"))
-    stored = []
-    for name, ext, data, mimetype in checked:
-        key = f"courses/submissions/{enrolment.registration}/{uuid.uuid4().hex}.{ext}"
-        path = os.path.join(current_app.config["LMS_UPLOAD_DIR"], key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as fh:
-            fh.write(data)
-        stored.append({"storage_key": key, "name": name, "content_type": mimetype, "size": len(data)})
-    submission = Submission(enrolment=enrolment, lesson=lesson, number=len(previous) + 1, text=text, files=stored,
-                            submitted_at=now, status="submitted")
-    db.session.add(submission)
-    row = progress_row(enrolment, lesson)
-    if row.status == "not_started":
-        row.status = "in_progress"
-        row.started_at = row.started_at or now
-    row.updated_at = now
-    statements.practical_submitted(enrolment, lesson, submission)
-    db.session.flush()
+    stored: list[dict] = []
+    try:
+        for name, ext, data, mimetype in checked:
+            key = f"courses/submissions/{enrolment.registration}/{uuid.uuid4().hex}.{ext}"
+            path = os.path.join(current_app.config["LMS_UPLOAD_DIR"], key)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            stored.append({"storage_key": key, "name": name, "content_type": mimetype, "size": len(data)})
+            with open(path, "wb") as fh:
+                fh.write(data)
+        with db.session.begin_nested():  # a parallel hand-in that got the number first: a 409
+            submission = Submission(enrolment_id=enrolment.id, lesson_id=lesson.id, number=len(previous) + 1,
+                                    text=text, files=stored, submitted_at=now, status="submitted")
+            db.session.add(submission)
+            db.session.flush()
+        if row.status == "not_started":
+            row.status = "in_progress"
+            row.started_at = row.started_at or now
+        row.updated_at = now
+        statements.practical_submitted(enrolment, lesson, submission)
+        db.session.flush()
+    except BaseException as exc:
+        # A refused hand-in leaves no file behind.
+        for f in stored:
+            try:
+                os.remove(os.path.join(current_app.config["LMS_UPLOAD_DIR"], f["storage_key"]))
+            except FileNotFoundError:
+                pass
+        if isinstance(exc, IntegrityError):
+            raise DeliveryError(409, "already_submitted",
+                                _("Your work has been handed in; wait for it to be graded.")) from None
+        raise
     return submission
 
 

@@ -7,7 +7,6 @@ and supervisors change nothing.
 """
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from courses.models import (Course, CourseClass, Enrolment, Lesson, LessonProgress, QuizAnswer, QuizAttempt,
                             Submission, course_teachers)
 from lms.core.db import db
+from lms.core.spreadsheets import csv_bytes, write_rows
 from lms.core.permissions import is_supervisor
 
 
@@ -212,19 +212,8 @@ def _cell_value(row: GradebookRow, lesson_id: int) -> str:
     return "" if text == "—" else text
 
 
-def _safe_cell(value):
-    """Cells that a spreadsheet would run as a formula are quoted (CSV/formula injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def gradebook_csv(table: list[list]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    for row in table:
-        writer.writerow([_safe_cell(v) for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Chinese correctly
+    return csv_bytes(table)
 
 
 def gradebook_xlsx(table: list[list], title: str) -> bytes:
@@ -234,8 +223,7 @@ def gradebook_xlsx(table: list[list], title: str) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = (title or "Gradebook")[:31].translate({ord(c): "_" for c in "[]:*?/\\"})
-    for row in table:
-        ws.append([_safe_cell(v) for v in row])
+    write_rows(ws, table)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     ws.freeze_panes = "A2"

@@ -106,9 +106,7 @@ def resume(course_id):
 @require()
 def lesson(lesson_id):
     user = acting_user()
-    enrolment, lesson, row = ops.open_lesson(user, lesson_id)
-    if row.changed:
-        db.session.commit()
+    enrolment, lesson, row = ops.lesson_for_player(user, lesson_id)  # a GET changes nothing
     course = lesson.course
     lessons = ops.syllabus_entries(course)
     order = [x.id for x in lessons]
@@ -127,6 +125,32 @@ def lesson(lesson_id):
     elif lesson.kind == "practical":
         context["submissions"] = ops.submissions_of(enrolment, lesson)
     return render_template("courses/delivery/lesson.html", **context)
+
+
+@bp.post("/lesson/<int:lesson_id>/open")
+@require()
+def open_lesson(lesson_id):
+    """Sent by the player when the page has loaded: remembers the lesson for resuming and
+    records ``launched`` once per study session (a POST with the CSRF token, unlike the page)."""
+    _enrolment, _lesson, row = ops.open_lesson(acting_user(), lesson_id, read=False)
+    if row.changed:
+        db.session.commit()
+    return jsonify({"status": row.status})
+
+
+@bp.post("/lesson/<int:lesson_id>/complete")
+@require()
+def mark_read(lesson_id):
+    """The learner's explicit "mark as read" of a text or document lesson: completes it."""
+    _enrolment, lesson = ops.lesson_for_study(acting_user(), lesson_id)
+    if lesson.kind not in completion.COMPLETED_ON_VIEW:
+        raise ops.DeliveryError(400, "not_readable", _("Only text and document lessons are marked as read."))
+    _enrolment, lesson, row = ops.open_lesson(acting_user(), lesson_id, read=True)
+    db.session.commit()
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({"status": row.status})
+    flash(_("Lesson marked as read."), "success")
+    return redirect(url_for(".lesson", lesson_id=lesson.id))
 
 
 def _video_source(lesson: Lesson) -> tuple[str | None, str | None]:

@@ -20,7 +20,7 @@ from courses.views.common import (editable_course, editable_lesson, editable_mod
                                   lang)
 from lms.accounts.forms import EmptyForm
 from lms.accounts.operations import find_user
-from lms.core.db import db
+from lms.core.db import db, valid_id
 from lms.core.forms import apply_error, choices
 from lms.core.permissions import acting_user, can, require, visible
 from lms.organisations.models import Organisation
@@ -367,7 +367,7 @@ def move_lesson(lesson_id, direction):
         try:
             if direction == "to-module":
                 module_id = request.form.get("module_id", type=int) or 0
-                target = editable_module(module_id if 0 < module_id < 2**63 else 0)
+                target = editable_module(module_id if valid_id(module_id) else 0)
                 ops.move_lesson_to_module(acting_user(), lesson, target)
             else:
                 ops.move(acting_user(), lesson, direction)

@@ -18,7 +18,7 @@ from courses.setup import (ADMIN_ROLES, ENROLMENT_STATUS_LABELS, LEVEL_LABELS, S
 from courses.views.common import flash_error, lang, visible_course
 from lms.accounts.forms import EmptyForm
 from lms.accounts.operations import find_user
-from lms.core.db import db
+from lms.core.db import contains_text, db
 from lms.core.forms import apply_error, choices
 from lms.core.permissions import acting_user, get_visible_or_404, is_supervisor, require, visible
 
@@ -32,12 +32,10 @@ def filtered_catalogue(user, args):
     stmt = catalogue_stmt(user)
     q = (args.get("q") or "").strip()
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(sa.or_(Course.title_zh.ilike(like), Course.title_en.ilike(like), Course.code.ilike(like),
-                                 Course.occupation_code.ilike(like)))
+        stmt = stmt.where(contains_text(q, Course.title_zh, Course.title_en, Course.code, Course.occupation_code))
     occupation = (args.get("occupation") or "").strip()
     if occupation:
-        stmt = stmt.where(sa.or_(Course.occupation_code == occupation, Course.occupation_code.like(occupation + "-%")))
+        stmt = stmt.where(sa.or_(Course.occupation_code == occupation, Course.occupation_code.startswith(occupation + "-", autoescape=True)))
     level = args.get("level", "")
     if str(level) in {str(n) for n in range(8)}:  # the rungs 0..7 (isdigit() also takes "²")
         stmt = stmt.where(Course.id.in_(sa.select(CourseLevel.course_id).where(CourseLevel.level == int(level))))

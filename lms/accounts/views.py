@@ -21,23 +21,14 @@ from lms.core.forms import apply_error, submit
 from lms.core.i18n import locale_code
 from lms.core.mail import send_mail
 from lms.core.permissions import get_visible_or_404
+from lms.core.redirects import is_local_path, safe_target  # noqa: F401  (is_local_path: kept importable)
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("lms.accounts")
 
 
-def is_local_path(target: str | None) -> bool:
-    """Whether ``target`` is a path on this site (not ``//host``, ``/\\host`` or one hidden by
-    control characters or whitespace, which browsers strip or read as slashes)."""
-    if not target or not target.startswith("/") or len(target) > 2000:
-        return False
-    if "\\" in target or any(ord(c) < 33 or ord(c) == 127 for c in target):
-        return False
-    return not target.startswith("//")
-
-
 def _safe_next(target: str | None) -> str:
-    return target if is_local_path(target) else url_for("main.home")
+    return safe_target(target)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -29,6 +29,23 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+#: The largest row id of an ``INTEGER`` primary key: a larger id from a URL or a body cannot exist,
+#: and PostgreSQL refuses to compare an ``INTEGER`` column with it (an error, not "no row").
+MAX_ID = 2 ** 31 - 1
+
+
+def valid_id(value) -> bool:
+    """Whether ``value`` is an int that can be a row id (not a bool, 1..MAX_ID)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def contains_text(text: str, *columns):
+    """A condition: any of ``columns`` contains ``text``, case-insensitively, with LIKE's ``%``
+    and ``_`` taken literally (a search for ``%%%`` finds names holding ``%%%``, not everyone).
+    Every search box of the platform filters through this."""
+    return sa.or_(*(column.icontains(text, autoescape=True) for column in columns))
+
+
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware in UTC."""
     return dt.datetime.now(dt.timezone.utc)

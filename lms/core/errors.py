@@ -6,7 +6,7 @@ import logging
 from flask import render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from lms.api import ApiError, error_response
 
@@ -60,6 +60,35 @@ def _has_nul() -> bool:
     return False
 
 
+#: Body types the JSON API reads besides JSON (the framework import takes its CSV layout).
+API_BODY_TYPES = ("application/json", "text/csv")
+
+
+def _refuse_malformed_json() -> None:
+    """A JSON body that does not parse (truncated, too deep, a lone surrogate) is a 400 naming
+    the problem, before any view runs: a view reading it with ``get_json(silent=True)`` would
+    otherwise take it for an empty body, and do something else (``{"login": "x", "class_id":``
+    enrolling the caller). On ``/api/`` a non-empty body of another type is refused for the same
+    reason; on pages, a JSON body must be an object (Flask-WTF reads it as the form's fields)."""
+    from flask import abort
+
+    api = request.path.startswith("/api/")
+    if request.is_json:
+        if not request.get_data(cache=True).strip():
+            return
+        try:
+            data = request.get_json()
+        except BadRequest as exc:
+            if api:
+                raise ApiError(400, "invalid_json", exc.description) from None
+            abort(400, exc.description)
+        if not api and not isinstance(data, dict):
+            abort(400)
+    elif api and request.mimetype not in API_BODY_TYPES and request.content_length != 0:
+        if request.get_data(cache=True).strip():
+            raise ApiError(400, "invalid_json", "the request body must be JSON (send it as application/json)")
+
+
 def init_app(app) -> None:
     @app.before_request
     def _refuse_malformed_input():
@@ -73,11 +102,8 @@ def init_app(app) -> None:
         _drop_nul_from_query()
         if _has_nul():
             abort(400)
-        if (request.method in ("POST", "PUT", "PATCH", "DELETE") and request.is_json
-                and not request.path.startswith("/api/")):
-            data = request.get_json(silent=True)
-            if data is not None and not isinstance(data, dict):
-                abort(400)
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            _refuse_malformed_json()
         return None
 
     @app.errorhandler(ApiError)

@@ -9,9 +9,24 @@ import os
 
 from flask import request, session
 from flask_babel import Babel
+from flask_babel.speaklater import LazyString
+from markupsafe import escape
 from flask_login import current_user
 
 babel = Babel()
+
+
+def _escaped_html(self) -> str:
+    """A lazy translation as HTML: its text escaped, placeholders included."""
+    return str(escape(str(self)))
+
+
+# Flask-Babel's LazyString declares ``__html__`` as its plain text, so Jinja (and the session's
+# flash serializer) take ``lazy_gettext("... %(name)s", name=<user text>)`` for safe markup and
+# render the user's text unescaped. Every lazy message of the platform (flashes, form errors,
+# domain errors) is plain text; as HTML it is escaped, here, once for all of them. ``str()`` of it
+# (JSON errors, logs) is unchanged.
+LazyString.__html__ = _escaped_html
 
 CORE_TRANSLATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "translations")
 

@@ -6,6 +6,8 @@ with credentials a browser never sends by itself: ``Authorization: Bearer`` (API
 """
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 from flask import g, request
 from flask_babel import lazy_gettext as _l
@@ -26,6 +28,28 @@ def _bearer_token() -> str | None:
     if header[:7].lower() == "bearer ":
         return header[7:].strip()
     return None
+
+
+def csp_nonce() -> str:
+    """This request's nonce for inline ``<script nonce=...>`` (the only inline scripts allowed)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def content_security_policy() -> str:
+    """The policy of HTML pages: everything from this site; scripts only from files here or
+    inline with this request's nonce (so injected markup cannot run script); media and images
+    may come from any host (lesson videos and pictures are often hosted elsewhere). Inline
+    styles stay allowed: templates use ``style=`` attributes, which cannot run code."""
+    script = "'self'"
+    if "csp_nonce" in g:
+        script += f" 'nonce-{g.csp_nonce}'"
+    return ("default-src 'self'; "
+            f"script-src {script}; "
+            "style-src 'self' 'unsafe-inline'; "
+            "img-src * data:; media-src *; frame-src 'self' https:; "
+            "object-src 'none'; base-uri 'self'; frame-ancestors 'self'")
 
 
 def init_app(app) -> None:
@@ -75,8 +99,14 @@ def init_app(app) -> None:
             csrf.protect()
         return None
 
+    @app.context_processor
+    def _csp_nonce():
+        return {"csp_nonce": csp_nonce}
+
     @app.after_request
     def _security_headers(response):
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", content_security_policy())
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.path.startswith("/xapi/"):

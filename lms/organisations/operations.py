@@ -35,9 +35,20 @@ def update_organisation(org: Organisation, **fields) -> None:
     db.session.flush()
 
 
-def add_membership(user, organisation: Organisation, role: str) -> Membership:
+def add_membership(user, organisation: Organisation, role: str, *, by=None) -> Membership:
+    """Give ``user`` ``role`` in ``organisation``. ``by`` is the acting person (None: the system,
+    the CLI or the demo): anyone but a system administrator may only give another role to a
+    person already in the organisation. Adding someone gives the organisation's staff sight of
+    their records, so an unaffiliated account (or the system administrator) is not claimed by
+    typing its login."""
     if role not in ROLES:
         raise AccountError(_l("Unknown role."), "role")
+    if by is not None and not by.is_system_admin:
+        if user.is_system_admin:
+            raise AccountError(_l("A system administrator cannot be added to an organisation."), "login")
+        if organisation.id not in user.organisation_ids():
+            raise AccountError(_l("Only people already in this organisation can be given a role here; "
+                                  "ask a system administrator to add someone new."), "login")
     existing = db.session.scalars(sa.select(Membership).filter_by(
         user_id=user.id, organisation_id=organisation.id, role=role)).first()
     if existing:

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from lms.accounts import operations as account_ops
 from lms.accounts.forms import EmptyForm
 from lms.accounts.models import User
-from lms.core.db import db
+from lms.core.db import contains_text, db
 from lms.core.forms import submit
 from lms.core.permissions import acting_user, can, get_visible_or_404, require, require_admin
 from lms.organisations import operations as ops
@@ -38,8 +38,7 @@ def users():
     page = min(max(request.args.get("page", 1, type=int), 1), 10**6)
     stmt = sa.select(User).order_by(User.id)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(sa.or_(User.email.ilike(like), User.mobile.ilike(like), User.real_name.ilike(like)))
+        stmt = stmt.where(contains_text(q, User.email, User.mobile, User.real_name))
     rows = db.session.scalars(stmt.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     return render_template("admin/users.html", users=rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE,
                            page=page, q=q, form=form), status
@@ -109,10 +108,15 @@ def organisation_detail(org_id):
                 _("This person belongs to another organisation; ask a system administrator to add them.")]
             status = 400
         else:
-            ops.add_membership(user, org, form.role.data)
-            db.session.commit()
-            flash(_("The member has been added."), "success")
-            return redirect(url_for("admin.organisation_detail", org_id=org.id))
+            try:
+                ops.add_membership(user, org, form.role.data, by=viewer)
+            except account_ops.AccountError as exc:
+                form.login.errors = list(form.login.errors) + [exc.message]
+                status = 400
+            else:
+                db.session.commit()
+                flash(_("The member has been added."), "success")
+                return redirect(url_for("admin.organisation_detail", org_id=org.id))
     elif form.is_submitted():
         status = 400
     members = db.session.scalars(sa.select(Membership).where(Membership.organisation_id == org.id)

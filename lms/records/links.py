@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from lms.core.db import db, utcnow
+from lms.core.db import contains_text, db, utcnow
 from lms.records.identity import (IdentityError, _home, describe_key, key_hash, learner_key, link, new_link_code,
                                   users_for_keys)
 
@@ -394,10 +394,6 @@ class UnmatchedLearner:
     sources: list[str]
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _unmatched_filter(stmt, search: str | None):
     from lms.records.models import LearnerIdentity, StatementFact
 
@@ -406,9 +402,7 @@ def _unmatched_filter(stmt, search: str | None):
                       sa.func.substr(StatementFact.learner_key, 1, len(prefix)) != prefix,
                       ~sa.exists().where(LearnerIdentity.key_hash == StatementFact.learner_hash))
     if search:
-        like = f"%{_escape_like(search)}%"
-        stmt = stmt.where(sa.or_(StatementFact.learner_key.ilike(like, escape="\\"),
-                                 StatementFact.source_label.ilike(like, escape="\\")))
+        stmt = stmt.where(contains_text(search, StatementFact.learner_key, StatementFact.source_label))
     return stmt
 
 

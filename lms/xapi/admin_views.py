@@ -27,9 +27,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.accounts.models import User
 from lms.core import permissions
-from lms.core.db import db
+from lms.core.db import contains_text, db, utcnow
 from lms.core.forms import choices
-from lms.core.db import utcnow
 from lms.core.permissions import acting_user, can, require, require_admin, visible
 from lms.records.provenance import SYSTEM, TRUST_ASSESSMENT, TRUST_STANDARD, TRUST_UNTRUSTED
 from lms.xapi import forwarding
@@ -263,10 +262,7 @@ def _parse_local(value: str | None, tz: ZoneInfo):
 
 def _matching_users(viewer, text: str, limit: int = 200) -> list[int]:
     """Ids of users whose e-mail, mobile or name contains ``text`` (LIKE wildcards taken literally)."""
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    stmt = sa.select(User.id).where(
-        sa.or_(User.email.ilike(like, escape="\\"), User.mobile.ilike(like, escape="\\"),
-               User.real_name.ilike(like, escape="\\"))).limit(limit)
+    stmt = sa.select(User.id).where(contains_text(text, User.email, User.mobile, User.real_name)).limit(limit)
     return list(db.session.scalars(stmt))
 
 

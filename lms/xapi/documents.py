@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from lms.core import jsonbody
 from lms.core.db import db, utcnow
 from lms.xapi.errors import XAPIConflict, XAPINotFound, XAPIPreconditionFailed, XAPIValidationError
 from lms.xapi.identifiers import ifi_of, sha1
@@ -169,9 +170,9 @@ def put(scope: DocumentScope, document_id: str, content: bytes, content_type: st
 
 def _json_object(content: bytes, what: str) -> dict:
     try:
-        value = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise XAPIValidationError(f"{what} is not valid JSON", path=None) from None
+        value = jsonbody.loads(content)
+    except jsonbody.JSONBodyError as exc:
+        raise XAPIValidationError(f"{what} is not accepted: {exc}", path=None) from None
     if not isinstance(value, dict):
         raise XAPIValidationError(f"{what} is not a JSON object, so it cannot be merged", path=None)
     return value

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 from flask import current_app, g, request
 from werkzeug.datastructures import Headers
 
+from lms.core import jsonbody
 from lms.xapi.credentials import ClientInfo, authenticate
 from lms.xapi.errors import XAPIError, XAPIForbidden, XAPIUnauthorized, XAPIValidationError
 from lms.xapi.validation import VERSION_1, VERSION_2, parse_version_header
@@ -59,9 +60,9 @@ class XRequest:
 
     def json(self, what: str = "body"):
         try:
-            return json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise XAPIValidationError(f"the {what} is not valid JSON", path=None) from None
+            return jsonbody.loads(self.body)
+        except jsonbody.JSONBodyError as exc:
+            raise XAPIValidationError(f"the {what} is not accepted: {exc}", path=None) from None
 
     def require(self, *scopes: str) -> None:
         """403 unless the client holds one of ``scopes`` (``all`` always counts)."""

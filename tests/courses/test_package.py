@@ -177,3 +177,151 @@ def test_a_file_whose_content_does_not_match_is_refused(app, create_user, create
         packages.import_course(teacher, _zip(files), organisation_id=school.id)
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Course)) == 0
+
+
+# --- malformed packages: a clear, complete refusal, nothing on disk ---------------------------------
+
+
+def _package_files(teacher, school):
+    """The files of a rich course's package, with the course deleted to make room for its import."""
+    course = _rich_course(teacher, school)
+    zf = zipfile.ZipFile(io.BytesIO(packages.export_course(course)))
+    files = {n: zf.read(n) for n in zf.namelist()}
+    for f in course.files:
+        uploads.remove_stored(f.storage_key)
+    db.session.delete(course)
+    db.session.commit()
+    return files
+
+
+def _stored_files():
+    import os
+
+    root = uploads.upload_dir()
+    return sorted(os.path.join(d, n) for d, _s, names in os.walk(root) for n in names)
+
+
+def _with_doc(files, mutate):
+    doc = json.loads(files["course.json"])
+    mutate(doc)
+    return _zip({**files, "course.json": json.dumps(doc).encode()})
+
+
+def _corrupt(files, name, how):
+    """A zip whose member ``name`` has a bad CRC or broken deflate data."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n, data in files.items():
+            zf.writestr(n, data)
+    raw = bytearray(buf.getvalue())
+    info = zipfile.ZipFile(io.BytesIO(bytes(raw))).getinfo(name)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    if how == "crc":
+        raw[info.header_offset + 14] ^= 0xFF  # local header CRC
+        cd = bytes(raw).rfind(b"PK\x01\x02" + b"\x14\x00", 0)
+        i = bytes(raw).find(b"PK\x01\x02")
+        while i != -1:
+            if bytes(raw[i + 46:i + 46 + len(name)]) == name.encode():
+                raw[i + 16] ^= 0xFF  # central directory CRC
+            i = bytes(raw).find(b"PK\x01\x02", i + 4)
+        del cd
+    else:
+        for k in range(start, start + min(info.compress_size, 12)):
+            raw[k] ^= 0x5A
+    return bytes(raw)
+
+
+def _first_png(files):
+    return next(n for n in files if n.endswith(".png"))
+
+
+MALFORMED = {
+    "non_string_title": lambda f: _with_doc(f, lambda d: d["course"].update(title_zh=["x"])),
+    "non_string_module_title": lambda f: _with_doc(f, lambda d: d["modules"][0].update(title_zh={"a": 1})),
+    "non_string_lesson_title": lambda f: _with_doc(f, lambda d: d["modules"][0]["lessons"][0].update(title_en=5)),
+    "list_cover_image": lambda f: _with_doc(f, lambda d: d["course"].update(cover_image=["x"])),
+    "object_lessons": lambda f: _with_doc(f, lambda d: d["modules"][0].update(lessons={"a": 1})),
+    "question_points_text": lambda f: _with_doc(
+        f, lambda d: d["modules"][1]["lessons"][0]["questions"][0].update(points="lots")),
+    "lesson_pass_mark_out_of_range": lambda f: _with_doc(
+        f, lambda d: d["modules"][1]["lessons"][0].update(pass_mark=1000)),
+    "bad_crc": lambda f: _corrupt(f, _first_png(f), "crc"),
+    "corrupt_deflate": lambda f: _corrupt(f, _first_png(f), "deflate"),
+    "corrupt_course_json": lambda f: _corrupt(f, "course.json", "deflate"),
+    "path_traversal": lambda f: _zip({**f, "../../evil.txt": b"x"}),
+    "absolute_path": lambda f: _zip({**f, "/etc/evil": b"x"}),
+    "unlisted_member": lambda f: _zip({**f, "files/0123456789abcdef.png": b"x"}),
+    "deep_json": lambda f: _zip({**f, "course.json": b"[" * 100_000}),
+    "zip_bomb": lambda f: _bomb(f),
+}
+
+
+def _bomb(files):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n, data in files.items():
+            # 128 MiB of zeros compress to ~128 KiB: far beyond an image's limit once inflated
+            zf.writestr(n, b"\x89PNG\r\n\x1a\n" + b"\0" * (128 * 2**20) if n == _first_png(files) else data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+def test_malformed_packages_are_refused_with_the_problem_and_leave_no_files(app, create_user, create_org, kind):
+    from flask_babel import force_locale
+
+    school, teacher = school_with_teacher(create_user, create_org)
+    files = _package_files(teacher, school)
+    before = _stored_files()
+    data = MALFORMED[kind](files)
+    with force_locale("en"), pytest.raises(CourseError) as info:
+        packages.import_course(teacher, data, organisation_id=school.id)
+    with force_locale("en"):
+        assert str(info.value.message).startswith("Invalid course package: ")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Course)) == 0
+    assert _stored_files() == before
+
+
+def test_every_problem_of_a_package_is_listed_together(app, create_user, create_org):
+    from flask_babel import force_locale
+
+    school, teacher = school_with_teacher(create_user, create_org)
+    files = _package_files(teacher, school)
+
+    def mutate(d):
+        d["course"].update(title_en=1, cover_image=["x"])
+        d["modules"][0].update(title_zh=None)
+
+    with force_locale("en"), pytest.raises(CourseError) as info:
+        packages.import_course(teacher, _with_doc(files, mutate), organisation_id=school.id)
+    with force_locale("en"):
+        message = str(info.value.message)
+    assert "course.title_en" in message and "course.cover_image" in message and "modules[0].title_zh" in message
+
+
+def test_a_package_refused_half_way_removes_the_files_it_stored(app, create_user, create_org, monkeypatch):
+    school, teacher = school_with_teacher(create_user, create_org)
+    files = _package_files(teacher, school)
+    before = _stored_files()
+
+    def refuse(*a, **kw):
+        raise CourseError("refused late")
+
+    monkeypatch.setattr(ops, "add_module", refuse)
+    with pytest.raises(CourseError):
+        packages.import_course(teacher, _zip(files), organisation_id=school.id)
+    db.session.rollback()
+    assert _stored_files() == before
+
+
+def test_a_malformed_package_upload_page_answers_400(client, auth, app, create_user, create_org):
+    school, teacher = school_with_teacher(create_user, create_org)
+    files = _package_files(teacher, school)
+    auth.login(teacher)
+    from lms.testing import csrf_token_from
+
+    token = csrf_token_from(client.get("/courses/manage/import").get_data(as_text=True))
+    resp = client.post("/courses/manage/import", data={
+        "csrf_token": token, "package": (io.BytesIO(MALFORMED["list_cover_image"](files)), "x.zip"),
+        "organisation_id": str(school.id)}, content_type="multipart/form-data")
+    assert resp.status_code == 400

@@ -63,7 +63,7 @@ def test_admin_pages_forbidden_to_non_admins(client, auth, create_user, create_o
 def test_org_admin_adds_member_but_cannot_grant_admin_roles(client, auth, create_user, create_org):
     org = create_org()
     boss = create_user("enterprise_admin", org)
-    worker = create_user(login="worker@example.com")
+    worker = create_user("learner", org, login="worker@example.com")
     auth.login(boss)
     page = client.get(f"/admin/organisations/{org.id}")
     token = csrf_token_from(page.get_data(as_text=True))
@@ -73,12 +73,30 @@ def test_org_admin_adds_member_but_cannot_grant_admin_roles(client, auth, create
     from lms.core.db import db
 
     db.session.refresh(worker)
-    assert worker.roles(org.id) == {"mentor"}
+    assert worker.roles(org.id) == {"learner", "mentor"}
     resp = client.post(f"/admin/organisations/{org.id}", data={"login": "worker@example.com",
                                                                "role": "enterprise_admin", "csrf_token": token})
     assert resp.status_code == 400
     other = create_org()
     assert client.get(f"/admin/organisations/{other.id}").status_code == 404
+
+
+def test_org_admin_cannot_add_an_unaffiliated_account_or_the_system_administrator(client, auth, create_user,
+                                                                                 create_org):
+    from lms.core.db import db
+
+    org = create_org()
+    boss = create_user("enterprise_admin", org)
+    stranger = create_user(login="stranger@example.com")
+    root = create_user(login="root@example.com", admin=True)
+    auth.login(boss)
+    token = csrf_token_from(client.get(f"/admin/organisations/{org.id}").get_data(as_text=True))
+    for login in ("stranger@example.com", "root@example.com"):
+        resp = client.post(f"/admin/organisations/{org.id}", data={"login": login, "role": "learner",
+                                                                   "csrf_token": token})
+        assert resp.status_code == 400
+    db.session.expire_all()
+    assert stranger.organisation_ids() == set() and root.organisation_ids() == set()
 
 
 def test_openapi_lists_every_api_route(app, client):

@@ -149,6 +149,20 @@ def test_healthz_fails_when_broker_unreachable(tmp_path):
     assert resp.get_json()["checks"]["broker"]["ok"] is False
 
 
+def test_healthz_shows_no_exception_names(tmp_path, monkeypatch):
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "CELERY_BROKER_URL": "redis://127.0.0.1:1/0"})
+
+    def broken():
+        raise RuntimeError("secret detail")
+
+    app.extensions["lms"].health_checks["custom"] = broken
+    resp = app.test_client().get("/healthz")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 503
+    assert "Error" not in text and "Exception" not in text and "secret" not in text
+    assert resp.get_json()["checks"]["broker"]["detail"] == "unavailable"
+
+
 def test_error_pages_in_users_language(client):
     resp = client.get("/no-such-page", headers={"Accept-Language": "zh-CN"})
     assert resp.status_code == 404

@@ -1,9 +1,9 @@
 """Parameter parsing shared by the resources."""
 from __future__ import annotations
 
-import json
 import uuid
 
+from lms.core import jsonbody
 from lms.xapi.errors import XAPIForbidden, XAPIValidationError
 from lms.xapi.http import XRequest
 from lms.xapi.identifiers import ifi_of, parse_timestamp
@@ -17,9 +17,9 @@ def parse_agent(x: XRequest, name: str = "agent", *, required: bool = True, grou
             raise XAPIValidationError(f"{name} is required", path=name)
         return None
     try:
-        agent = json.loads(raw)
-    except ValueError:
-        raise XAPIValidationError(f"{name} is not valid JSON", path=name) from None
+        agent = jsonbody.loads(raw)
+    except jsonbody.JSONBodyError as exc:
+        raise XAPIValidationError(f"{name} is not accepted: {exc}", path=name) from None
     if groups:
         validate_actor(agent, x.version, name)
     else:

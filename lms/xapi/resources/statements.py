@@ -5,6 +5,7 @@ import json
 
 from werkzeug.http import http_date
 
+from lms.core import jsonbody
 from lms.core.db import utcnow
 from lms.xapi import attachments, formats, queries
 from lms.xapi.credentials import source_of
@@ -44,9 +45,9 @@ def _body_statements(x: XRequest) -> tuple[object, dict]:
             raise XAPIValidationError("the first multipart part must be the statements as application/json",
                                       path="Content-Type")
         try:
-            data = json.loads(first.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise XAPIValidationError("the statements part is not valid JSON") from None
+            data = jsonbody.loads(first.body)
+        except jsonbody.JSONBodyError as exc:
+            raise XAPIValidationError(f"the statements part is not accepted: {exc}") from None
         return data, {"parts": parts[1:]}
     if content_type not in ("application/json", "") and not x.alternate:
         raise XAPIValidationError("statements are sent as application/json (or multipart/mixed with attachments)",
