@@ -2,25 +2,11 @@
 is quoted (formula injection); ID numbers are masked unless the reader is entitled."""
 from __future__ import annotations
 
-import csv
 import io
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+from lms.core.spreadsheets import csv_bytes, safe_cell, write_rows
 
-
-def safe_cell(value):
-    """A cell value a spreadsheet shows as text, never runs."""
-    if isinstance(value, str) and value[:1] in _FORMULA_START:
-        return "'" + value
-    return value
-
-
-def csv_bytes(table: list[list]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    for row in table:
-        writer.writerow([safe_cell(v) for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Chinese correctly
+__all__ = ["csv_bytes", "safe_cell", "xlsx_bytes"]
 
 
 def xlsx_bytes(sheets: list[tuple[str, list[list]]]) -> bytes:
@@ -32,8 +18,8 @@ def xlsx_bytes(sheets: list[tuple[str, list[list]]]) -> bytes:
     wb.remove(wb.active)
     for title, rows in sheets:
         ws = wb.create_sheet((title or "Sheet")[:31].translate({ord(c): "_" for c in "[]:*?/\\"}))
-        for row in rows:
-            ws.append([safe_cell(str(v)) if v is not None and not isinstance(v, (int, float)) else v for v in row])
+        write_rows(ws, ([str(v) if v is not None and not isinstance(v, (int, float)) else v for v in row]
+                        for row in rows))
         for cell in ws[1] if rows else ():
             cell.font = Font(bold=True)
         ws.freeze_panes = "A2"
