@@ -15,8 +15,9 @@ class CompetencyPlugin(LMSPlugin):
     def blueprints(self):
         from competency.api import api_bp
         from competency.views import bp
+        from competency.views.case_rest import case_bp
 
-        return [bp, api_bp]
+        return [bp, api_bp, case_bp]
 
     def cli(self):
         from competency.cli import group
@@ -48,6 +49,11 @@ class CompetencyPlugin(LMSPlugin):
         identity_linked.connect(tasks.on_identity_linked, weak=False)
         register_demo_seeder(app)
         _init_apprenticeship(app)
+        #: CASE servers a pull-import may ask (host names or host:port; a list or comma-separated),
+        #: its time limit in seconds, and the largest framework file accepted, in bytes.
+        app.config.setdefault("COMPETENCY_CASE_HOSTS", [])
+        app.config.setdefault("COMPETENCY_CASE_TIMEOUT", 10)
+        app.config.setdefault("COMPETENCY_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 
 
 def _is_staff(user) -> bool:
