@@ -641,6 +641,12 @@ def import_framework(text: str, filename: str = "", *, actor=None, owner_org_id:
         raise FrameworkImportError([(None, "this framework (or one with the same identifiers or edition) was "
                                            "imported at the same time; nothing was imported", "")],
                                    status=409, code="conflict") from None
+    except sa.exc.OperationalError as exc:
+        # SQLite refuses a second writer outright ("database is locked"): the same conflict.
+        if "locked" not in str(exc.orig):
+            raise
+        raise FrameworkImportError([(None, "another import was writing at the same time; nothing was imported, "
+                                           "try again", "")], status=409, code="conflict") from None
 
 
 def _import_spec(spec: dict, *, actor, owner_org_id):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import urllib.error
 import urllib.request
 
 import pytest
@@ -269,3 +270,170 @@ def test_a_second_import_of_the_same_package_is_refused(app):
     with pytest.raises(FrameworkImportError) as err:
         import_framework(dumps(package("twice")), "p.json")
     assert "already exists" in str(err.value)
+
+
+# --- REST endpoints ----------------------------------------------------------------------------
+
+
+def _published(name="pub", **kw):
+    fw = _import(package(name), **kw)
+    fw.published = True
+    db.session.commit()
+    return fw
+
+
+@pytest.mark.parametrize("version", ["v1p0", "v1p1"])
+def test_the_case_endpoints_serve_published_frameworks_to_anyone(app, client, version):
+    pkg = package("pub")
+    fw = _published()
+    hidden = _import(package("hidden"))
+    base = f"/ims/case/{version}"
+    docs = client.get(f"{base}/CFDocuments").get_json()["CFDocuments"]
+    assert [d["identifier"] for d in docs] == [str(fw.identifier)]
+    assert client.get(f"{base}/CFDocuments/{fw.identifier}").get_json() == pkg["CFDocument"]
+    assert client.get(f"{base}/CFPackages/{fw.identifier}").get_json() == pkg
+    item = pkg["CFItems"][3]
+    assert client.get(f"{base}/CFItems/{item['identifier']}").get_json() == item
+    assoc = pkg["CFAssociations"][-1]
+    assert client.get(f"{base}/CFAssociations/{assoc['identifier']}").get_json() == assoc
+    for path in (f"CFPackages/{hidden.identifier}", f"CFDocuments/{hidden.identifier}",
+                 f"CFItems/{package('hidden')['CFItems'][0]['identifier']}", "CFPackages/nope",
+                 f"CFItems/{uid('x', 'y')}"):
+        resp = client.get(f"{base}/{path}")
+        assert resp.status_code == 404 and resp.get_json()["imsx_codeMajor"] == "failure", path
+    assert client.get(f"/ims/case/v2p0/CFDocuments").status_code == 404
+
+
+def test_an_unpublished_framework_is_served_to_its_organisation_only(app, create_user, create_org):
+    from lms.testing import AuthActions
+
+    school_a, school_b = create_org("A", "institution"), create_org("B", "institution")
+    admin_a = create_user("institution_admin", school_a)
+    admin_b = create_user("institution_admin", school_b)
+    fw = _import(package("own"), owner_org_id=school_a.id)
+    url = f"/ims/case/v1p0/CFPackages/{fw.identifier}"
+    assert app.test_client().get(url).status_code == 404
+    for user, status in ((admin_a, 200), (admin_b, 404)):
+        client = app.test_client()
+        AuthActions(client).login(user)
+        assert client.get(url).status_code == status
+        assert len(client.get("/ims/case/v1p1/CFDocuments").get_json()["CFDocuments"]) == (status == 200)
+
+
+def test_import_needs_an_admin_of_the_owning_organisation(app, client, create_user, create_org, api_token):
+    school_a, school_b = create_org("A", "institution"), create_org("B", "institution")
+    admin_a = create_user("institution_admin", school_a)
+    teacher = create_user("teacher", school_a)
+    body = dumps(package("roles"))
+    assert client.post(f"{API}/frameworks", headers=api_token(teacher), data=body,
+                       content_type="application/json").status_code == 403
+    assert client.post(f"{API}/frameworks?organisation_id={school_b.id}", headers=api_token(admin_a), data=body,
+                       content_type="application/json").status_code == 403
+    assert _nothing_imported()
+    resp = client.post(f"{API}/frameworks", headers=api_token(admin_a), data=body, content_type="application/json")
+    assert resp.status_code == 201 and resp.get_json()["owner"]["id"] == school_a.id
+    assert resp.get_json()["level_names"] == [package("roles")["CFDocument"]["title"]]
+
+
+# --- pull-import from another platform ---------------------------------------------------------
+
+
+@pytest.fixture
+def second_platform(tmp_path):
+    """Another platform instance (its own database) served on 127.0.0.1."""
+    from lms import create_app
+    from lms.core.migrations import upgrade_all
+    from lms.testing import LiveServer, free_port
+
+    other = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "LMS_SECRET_KEY": "x" * 40,
+                        "LMS_DATABASE_URL": "sqlite:///" + str(tmp_path / "other.sqlite3"),
+                        "LMS_LOG_LEVEL": "WARNING", "MAIL_BACKEND": "console", "CELERY_BROKER_URL": ""})
+    with other.app_context():
+        upgrade_all()
+    server = LiveServer(other, free_port()).start()
+    yield other, server
+    server.stop()
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_published_framework_is_pulled_by_url_from_another_platform(app, client, second_platform, create_user,
+                                                                      api_token):
+    from competency.operations.frameworks import export_case, import_framework
+
+    other, server = second_platform
+    pkg = with_rules(package("pulled", "zh"))
+    with other.app_context():
+        fw = import_framework(dumps(pkg), "p.json")
+        fw.published = True
+        db.session.commit()
+        ident = str(fw.identifier)
+        db.session.remove()
+    admin = create_user(login="root@example.com", admin=True)
+    url = f"{server.url}/ims/case/v1p1/CFDocuments/{ident}"
+    resp = client.post(f"{API}/frameworks/pull", headers=api_token(admin), json={"url": url})
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "host_not_allowed"
+    app.config["COMPETENCY_CASE_HOSTS"] = f"example.org, 127.0.0.1:{server.port}"
+    try:
+        resp = client.post(f"{API}/frameworks/pull", headers=api_token(admin), json={"url": url})
+        assert resp.status_code == 201, resp.get_json()
+        from competency.models import Framework
+
+        mine = db.session.get(Framework, resp.get_json()["id"])
+        assert str(mine.identifier) == ident
+        out = export_case(mine)
+        assert out["CFItems"] == pkg["CFItems"] and out["CFAssociations"] == pkg["CFAssociations"]
+        # An unknown package on an allowed host, and a host that does not answer in time.
+        resp = client.post(f"{API}/frameworks/pull", headers=api_token(admin),
+                           json={"url": f"{server.url}/ims/case/v1p0/CFPackages/{uid('no', 'pe')}"})
+        assert resp.status_code == 502
+        app.config["COMPETENCY_CASE_TIMEOUT"] = 0.5
+        resp = client.post(f"{API}/frameworks/pull", headers=api_token(admin),
+                           json={"url": f"http://example.org:9/ims/case/v1p0/CFPackages/{ident}"})
+        assert resp.status_code in (403, 502)
+    finally:
+        app.config["COMPETENCY_CASE_HOSTS"] = []
+        app.config["COMPETENCY_CASE_TIMEOUT"] = 10
+
+
+# --- CLI and concurrency -----------------------------------------------------------------------
+
+
+def test_cli_import_prints_the_document_identifier_and_export_takes_it(app, runner, tmp_path):
+    pkg = package("cli", "zh")
+    path = tmp_path / "cli.json"
+    path.write_text(dumps(pkg), encoding="utf-8")
+    res = runner.invoke(args=["competency", "import-framework", str(path)])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0] == pkg["CFDocument"]["identifier"]
+    for ref in (pkg["CFDocument"]["identifier"], str(db.session.scalar(sa.text("select id from competency_frameworks")))):
+        res = runner.invoke(args=["competency", "export-framework", ref])
+        assert res.exit_code == 0 and json.loads(res.stdout) == pkg
+    assert runner.invoke(args=["competency", "export-framework", "nope"]).exit_code != 0
+
+
+def test_twenty_identical_imports_at_once_make_one_framework(app, live_server, create_user, api_token):
+    from competency.models import Framework
+
+    admin = create_user(login="root@example.com", admin=True)
+    headers = {**api_token(admin), "Content-Type": "application/json"}
+    body = dumps(package("race")).encode()
+    codes = []
+
+    def post():
+        req = urllib.request.Request(f"{live_server.url}{API}/frameworks", data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as res:
+                codes.append(res.status)
+        except urllib.error.HTTPError as exc:
+            codes.append(exc.code)
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db.session.rollback()
+    assert codes.count(201) == 1 and set(codes) <= {201, 400, 409}, codes
+    assert _count(Framework) == 1
