@@ -114,19 +114,18 @@ class FrameworkLevel(db.Model):
     def label(self, locale: str = "zh") -> str:
         """The level's name to show: the ladder rung (with its certificate grade) for a vocational
         framework, the level's own name otherwise."""
-        if not self.framework.vocational or self.skill_level is None:
+        from competency.operations.reference import rung_label
+
+        if not self.framework.vocational:
             return self.name or self.framework.title
-        sl = self.skill_level
-        if locale.startswith("en"):
-            return f"{sl.name_en} ({sl.grade_en})" if sl.grade_en else sl.name_en
-        return f"{sl.name_zh}（{sl.grade_zh}）" if sl.grade_zh else sl.name_zh
+        return rung_label(self.rung, locale)
 
     @property
     def short_label(self) -> str:
         """The ladder name (no grade) or the level's own name."""
-        if not self.framework.vocational or self.skill_level is None:
+        if not self.framework.vocational:
             return self.name or self.framework.title
-        return self.skill_level.name_zh
+        return self.skill_level.name_zh if self.skill_level is not None else str(self.rung)
 
     def __repr__(self) -> str:
         return f"<FrameworkLevel {self.framework_id}/{self.rung}>"

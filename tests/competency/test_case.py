@@ -437,3 +437,44 @@ def test_twenty_identical_imports_at_once_make_one_framework(app, live_server, c
     db.session.rollback()
     assert codes.count(201) == 1 and set(codes) <= {201, 400, 409}, codes
     assert _count(Framework) == 1
+
+
+# --- the vocational model is an overlay --------------------------------------------------------
+
+
+def test_a_foreign_framework_is_usable_at_once_and_never_shows_the_ladder(app, create_user, auth, client):
+    from competency.models import FrameworkItem, LevelAttainment
+    from competency.operations.attainment import award_level
+    from competency.operations.certificates import issue_certificate
+    from tests.competency.helpers import mbox, record, stmt
+
+    pkg = package("usable")
+    lesson = "https://lessons.example.org/all"
+    units = [i["identifier"] for i in pkg["CFItems"] if i["humanCodingScheme"] in
+             ("N.RN.1.a", "N.RN.1.b", "N.RN.3", "A.SSE.1")]
+    pkg["CFDocument"]["extensions"]["rules"] = [{"unit": u, "verbs": ["completed"], "matchIri": lesson}
+                                                for u in units]
+    fw = _import(pkg)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FrameworkItem).where(
+        FrameworkItem.framework_id == fw.id, FrameworkItem.kind == "unit")) == 4
+    admin = create_user(login="root@example.com", admin=True)
+    learner = create_user(login="maths@example.com")
+    record(stmt(mbox(learner.login), "http://adlnet.gov/expapi/verbs/completed", lesson))
+    att = db.session.scalar(sa.select(LevelAttainment).where(LevelAttainment.user_id == learner.id))
+    assert att is not None and att.status == "eligible", att and att.status
+    award_level(att, actor=admin)
+    cert = issue_certificate(att, actor=admin)
+    db.session.commit()
+    title = pkg["CFDocument"]["title"]
+    assert cert.statement["level"] == title and cert.statement["grade"] == ""
+    auth.login(admin)
+    for url in ("/competency/frameworks", f"/competency/frameworks/{fw.id}",
+                f"/competency/learners/{learner.id}", f"/competency/attainments/{att.id}"):
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+        page = resp.get_data(as_text=True)
+        assert "初级工" not in page and "五级" not in page, url
+    page = client.get(f"/competency/frameworks/{fw.id}").get_data(as_text=True)
+    assert "N.RN.1.a" in page and title in page
+    profile = client.get(f"/competency/learners/{learner.id}").get_data(as_text=True)
+    assert title in profile and '<ol class="cmp-levels"' not in profile
