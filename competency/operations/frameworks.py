@@ -128,10 +128,8 @@ def verb_iri(v: str) -> str:
     from lms.xapi import vocab
 
     v = v.strip()
-    known = getattr(vocab, "verb_iri_of", None)
-    if known is not None:
-        iri = known(v)
-        if iri:
+    for iri, verb in vocab.VERBS.items():
+        if v == verb["display"].get("en-US"):
             return iri
     return "http://adlnet.gov/expapi/verbs/" + v if v in VERB_SHORT else v
 

@@ -478,3 +478,19 @@ def test_a_foreign_framework_is_usable_at_once_and_never_shows_the_ladder(app, c
     assert "N.RN.1.a" in page and title in page
     profile = client.get(f"/competency/learners/{learner.id}").get_data(as_text=True)
     assert title in profile and '<ol class="cmp-levels"' not in profile
+
+
+def test_the_rule_form_offers_vocabulary_and_seen_verbs_searchable(app, client, auth, create_user):
+    from tests.competency.helpers import mbox, record, stmt
+
+    fw = _import(package("verbs"))
+    admin = create_user(login="root@example.com", admin=True)
+    record(stmt(mbox("someone@example.com"), "https://example.org/verbs/calibrated", "https://x.example.org/a"))
+    auth.login(admin)
+    page = client.get(f"/competency/frameworks/{fw.id}/rules/new").get_data(as_text=True)
+    for iri in ("https://example.org/verbs/calibrated", "http://adlnet.gov/expapi/verbs/passed",
+                "http://adlnet.gov/expapi/verbs/terminated", "https://w3id.org/xapi/adl/verbs/achieved"):
+        assert f'value="{iri}"' in page, iri
+    page = client.get(f"/competency/frameworks/{fw.id}/rules/new?verb_q=calib").get_data(as_text=True)
+    assert 'value="https://example.org/verbs/calibrated"' in page
+    assert 'value="http://adlnet.gov/expapi/verbs/passed"' not in page
