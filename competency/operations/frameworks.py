@@ -6,8 +6,11 @@ edition of a standard is a new framework; earlier editions and their attainments
 
 CASE JSON (``CFPackage`` shape)
 -------------------------------
-``{"CFDocument": {...}, "CFItems": [...], "CFAssociations": [...]}``. Identifiers are UUIDs,
-kept on import so an export round-trips. Platform data goes into ``extensions``:
+Any CASE 1.0 / 1.1 package imports (checked first against the CASE shape, problems located by
+JSON pointer and line; see :mod:`competency.operations.case` and
+:mod:`competency.operations.case_schema`). Without the vocational overlay below it becomes a
+framework with one level named after the document whose leaf items are the units. With the
+overlay, platform data goes into ``extensions``:
 
 * ``CFDocument.extensions``: ``occupation`` ``{"code": "6-31-01-03", "name_zh", "name_en"}``,
   ``edition``, ``titleEn``, optional ``rules`` (see the CSV ``rule`` record, as objects with
@@ -22,7 +25,8 @@ kept on import so an export round-trips. Platform data goes into ``extensions``:
 * ``WorkContent`` items: nothing extra.
 
 Tree: ``isChildOf`` associations (origin = child, destination = parent); a function is a child
-of its level.
+of its level. An item's first ``isChildOf`` (lowest ``sequenceNumber``) is its tree parent; every
+association is kept whole for the export. Rule ``verbs`` may be short names (``completed``).
 
 CSV layout (UTF-8, optional BOM, first line the header)
 -------------------------------------------------------

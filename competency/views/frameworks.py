@@ -151,7 +151,7 @@ def edit_framework(framework_id):
         try:
             update_framework(fw, actor=user, title=form.title.data or "", title_en=form.title_en.data or "",
                              publisher=form.publisher.data or "", description=form.description.data or "",
-                             status=form.status.data)
+                             status=form.status.data, published=bool(form.published.data))
         except CompetencyError as exc:
             db.session.rollback()
             apply_error(exc, form)

@@ -494,3 +494,21 @@ def test_the_rule_form_offers_vocabulary_and_seen_verbs_searchable(app, client, 
     page = client.get(f"/competency/frameworks/{fw.id}/rules/new?verb_q=calib").get_data(as_text=True)
     assert 'value="https://example.org/verbs/calibrated"' in page
     assert 'value="http://adlnet.gov/expapi/verbs/passed"' not in page
+
+
+def test_publishing_from_the_edit_page_is_logged(app, client, auth, create_user):
+    from competency.models import RuleChange
+    from lms.testing import csrf_token_from
+
+    fw = _import(package("publish"))
+    admin = create_user(login="root@example.com", admin=True)
+    auth.login(admin)
+    url = f"/competency/frameworks/{fw.id}/edit"
+    token = csrf_token_from(client.get(url).get_data(as_text=True))
+    resp = client.post(url, data={"csrf_token": token, "title": fw.title, "status": "active", "published": "y"})
+    assert resp.status_code in (302, 303)
+    db.session.refresh(fw)
+    assert fw.published
+    change = db.session.scalars(sa.select(RuleChange).order_by(RuleChange.id.desc())).first()
+    assert change.action == "update" and change.after["published"] is True and change.before["published"] is False
+    assert app.test_client().get(f"/ims/case/v1p0/CFPackages/{fw.identifier}").status_code == 200
