@@ -49,11 +49,21 @@ class CompetencyPlugin(LMSPlugin):
         identity_linked.connect(tasks.on_identity_linked, weak=False)
         register_demo_seeder(app)
         _init_apprenticeship(app)
-        #: CASE servers a pull-import may ask (host names or host:port; a list or comma-separated),
-        #: its time limit in seconds, and the largest framework file accepted, in bytes.
-        app.config.setdefault("COMPETENCY_CASE_HOSTS", [])
-        app.config.setdefault("COMPETENCY_CASE_TIMEOUT", 10)
-        app.config.setdefault("COMPETENCY_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+        _init_case_settings(app)
+
+
+def _init_case_settings(app) -> None:
+    """CASE servers a pull-import may ask (host names or host:port; a list or comma-separated),
+    its time limit in seconds, and the largest framework file accepted, in bytes: from
+    ``instance/config.py`` or the environment, else these defaults."""
+    import os
+
+    for key, default, kind in (("COMPETENCY_CASE_HOSTS", "", str), ("COMPETENCY_CASE_TIMEOUT", 10.0, float),
+                               ("COMPETENCY_IMPORT_MAX_BYTES", 20 * 1024 * 1024, int)):
+        if key in os.environ:
+            app.config[key] = kind(os.environ[key])
+        else:
+            app.config.setdefault(key, default)
 
 
 def _is_staff(user) -> bool:

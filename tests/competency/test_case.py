@@ -393,7 +393,7 @@ def test_a_published_framework_is_pulled_by_url_from_another_platform(app, clien
                            json={"url": f"http://example.org:9/ims/case/v1p0/CFPackages/{ident}"})
         assert resp.status_code in (403, 502)
     finally:
-        app.config["COMPETENCY_CASE_HOSTS"] = []
+        app.config["COMPETENCY_CASE_HOSTS"] = ""
         app.config["COMPETENCY_CASE_TIMEOUT"] = 10
 
 
