@@ -77,7 +77,8 @@ def package(name: str = "math", lang: str = "en", version: str = "1.0") -> dict:
          extensions={"weight": 0.5, "required": True})
     item("A1a-ii", t("Rewrite expressions with exponents", "用指数改写表达式"), "Component", "N.RN.1.b", ["A1a"])
     s2 = item("A1b", t("Properties of rational numbers", "有理数的性质"), "Standard", "N.RN.3", ["A1"])
-    item("B", t("Algebra", "代数"), "Domain", "A", [None])
+    # A long coding scheme (over the 40 characters the platform once stored; up to 200 are kept).
+    item("B", t("Algebra", "代数"), "Domain", "CCSS.Math.Content.HSA.Seeing-Structure-In-Expressions.Domain", [None])
     item("B1", t("Seeing Structure in Expressions", "表达式的结构"), "Cluster", "A.SSE", ["B"])
     # Several parents: the same standard sits under two clusters (the first isChildOf is its tree parent).
     shared = item("B1a", t("Interpret parts of an expression", "解释表达式的各部分"), "Standard",
