@@ -180,21 +180,16 @@ def validate(value, schema: dict = PACKAGE, pointer: str = "", problems: list | 
     return problems
 
 
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+
+
 def nesting_depth(text: str, limit: int) -> bool:
     """Whether ``text`` nests arrays/objects deeper than ``limit`` (checked before parsing, so a
     hostile file cannot exhaust the parser's recursion)."""
-    depth, in_string, escaped = 0, False, False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    depth = 0
+    for m in _TOKEN.finditer(text):
+        ch = m.group()[0]
+        if ch in "[{":
             depth += 1
             if depth > limit:
                 return True

@@ -512,3 +512,23 @@ def test_publishing_from_the_edit_page_is_logged(app, client, auth, create_user)
     change = db.session.scalars(sa.select(RuleChange).order_by(RuleChange.id.desc())).first()
     assert change.action == "update" and change.after["published"] is True and change.before["published"] is False
     assert app.test_client().get(f"/ims/case/v1p0/CFPackages/{fw.identifier}").status_code == 200
+
+
+def test_deleting_a_case_framework_removes_its_associations_and_logs_it(app):
+    from competency.models import FrameworkAssociation, RuleChange
+    from competency.operations.frameworks import delete_framework
+
+    fw = _import(package("gone"))
+    assert _count(FrameworkAssociation) == len(package("gone")["CFAssociations"])
+    delete_framework(fw, actor=None)
+    db.session.commit()
+    assert _count(FrameworkAssociation) == 0
+    assert [c.action for c in db.session.scalars(sa.select(RuleChange).order_by(RuleChange.id))] == ["create", "delete"]
+    _import(package("gone"))  # the same package imports again
+
+
+def test_nesting_is_measured_outside_strings():
+    from competency.operations.case_schema import nesting_depth
+
+    assert not nesting_depth('{"a": "[[[[[[[[[[[[\\"[[[[[["}', 3)  # an escaped quote stays in the string
+    assert nesting_depth("[[[[1]]]]", 3) and not nesting_depth("[[[1]]]", 3)
