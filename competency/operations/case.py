@@ -354,13 +354,4 @@ def export_kept(fw, generated: dict) -> dict:
     return package
 
 
-def document_of(package: dict) -> dict:
-    return package["CFDocument"]
-
-
-def locate_problems(text: str, problems) -> list[tuple]:
-    lines = locate(text, [p for p, _m in problems])
-    return [(lines.get(p), m, p) for p, m in problems]
-
-
 __all__ = ["load_package", "import_generic", "export_kept", "is_vocational", "first_parents", "escape", "PACKAGE"]
