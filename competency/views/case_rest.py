@@ -79,61 +79,28 @@ def _package(fw) -> dict:
     return export_case(fw)
 
 
-def _check_version(version: str):
-    return None if version in VERSIONS else _status(404, "unknownobject", f"no CASE version {version}")
+@case_bp.get("/<version>/CFDocuments", defaults={"kind": "CFDocuments", "identifier": None})
+@case_bp.get("/<version>/<kind>/<identifier>")
+def resource(version, kind, identifier):
+    """Every CASE resource (one public endpoint: published frameworks are public by design)."""
+    if version not in VERSIONS:
+        return _status(404, "unknownobject", f"no CASE version {version}")
+    if identifier is None:
+        from competency.models import Framework
 
-
-@case_bp.get("/<version>/CFDocuments")
-def documents(version):
-    """All documents the caller may pull."""
-    bad = _check_version(version)
-    if bad:
-        return bad
-    from competency.models import Framework
-
-    rows = db.session.scalars(_servable().order_by(Framework.id).limit(1000)).all()
-    return jsonify({"CFDocuments": [_package(fw)["CFDocument"] for fw in rows]})
-
-
-@case_bp.get("/<version>/CFDocuments/<identifier>")
-def document(version, identifier):
-    bad = _check_version(version)
-    if bad:
-        return bad
-    fw = _framework_by(identifier)
-    if fw is None:
-        return _status(404, "unknownobject", "no such CFDocument")
-    return jsonify(_package(fw)["CFDocument"])
-
-
-@case_bp.get("/<version>/CFPackages/<identifier>")
-def package(version, identifier):
-    bad = _check_version(version)
-    if bad:
-        return bad
-    fw = _framework_by(identifier)
-    if fw is None:
-        return _status(404, "unknownobject", "no such CFPackage")
-    return jsonify(_package(fw))
-
-
-def _node(version, identifier, member: str, what: str):
-    bad = _check_version(version)
-    if bad:
-        return bad
-    fw = _framework_of_node(identifier)
-    if fw is not None:
-        for obj in _package(fw).get(member) or []:
-            if str(obj.get("identifier", "")).lower() == identifier.lower():
-                return jsonify(obj)
-    return _status(404, "unknownobject", f"no such {what}")
-
-
-@case_bp.get("/<version>/CFItems/<identifier>")
-def item(version, identifier):
-    return _node(version, identifier, "CFItems", "CFItem")
-
-
-@case_bp.get("/<version>/CFAssociations/<identifier>")
-def association(version, identifier):
-    return _node(version, identifier, "CFAssociations", "CFAssociation")
+        rows = db.session.scalars(_servable().order_by(Framework.id).limit(1000)).all()
+        return jsonify({"CFDocuments": [_package(fw)["CFDocument"] for fw in rows]})
+    if kind in ("CFDocuments", "CFPackages"):
+        fw = _framework_by(identifier)
+        if fw is None:
+            return _status(404, "unknownobject", f"no such {kind[:-1]}")
+        package = _package(fw)
+        return jsonify(package["CFDocument"] if kind == "CFDocuments" else package)
+    if kind in ("CFItems", "CFAssociations"):
+        fw = _framework_of_node(identifier)
+        if fw is not None:
+            for obj in _package(fw).get(kind) or []:
+                if str(obj.get("identifier", "")).lower() == identifier.lower():
+                    return jsonify(obj)
+        return _status(404, "unknownobject", f"no such {kind[:-1]}")
+    return _status(404, "unknownobject", f"no CASE resource {kind}")

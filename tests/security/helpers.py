@@ -29,6 +29,7 @@ PUBLIC = {
     "competency.credential_status": "verifiable credential status list",
     "competency.issuer": "issuer profile of the credentials",
     "competency.issuer_jwks": "issuer public keys",
+    "competency_case.resource": "CASE REST endpoints (/ims/case/...): published frameworks are public by design",
 }
 
 #: The LRS authenticates with HTTP Basic itself (401 with a JSON error), for every method.
