@@ -24,15 +24,14 @@ def domain_errors(view):
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        from competency.operations.frameworks import FrameworkImportError, format_error
+        from competency.operations.frameworks import FrameworkImportError
 
         try:
             return view(*args, **kwargs)
         except FrameworkImportError as exc:
             db.session.rollback()
-            raise ApiError(400, exc.code, "the framework file has errors; nothing was imported",
-                           errors=[{"line": line, "message": msg, "text": format_error((line, msg))}
-                                   for line, msg in exc.errors]) from None
+            raise ApiError(exc.status, exc.code, "the framework file has errors; nothing was imported",
+                           errors=exc.problems) from None
         except CompetencyError as exc:
             db.session.rollback()
             details = {"field": exc.field} if exc.field else {}
@@ -54,7 +53,8 @@ def _iso(v):
 
 def framework_json(fw) -> dict:
     return {"id": fw.id, "identifier": str(fw.identifier), "title": fw.title, "title_en": fw.title_en,
-            "edition": fw.edition, "status": fw.status,
+            "edition": fw.edition, "status": fw.status, "vocational": fw.vocational, "published": fw.published,
+            "level_names": [lv.label() for lv in fw.levels],
             "occupation": {"code": fw.occupation.code, "name_zh": fw.occupation.name_zh, "name_en": fw.occupation.name_en},
             "levels": [lv.rung for lv in fw.levels], "created_at": _iso(fw.created_at),
             "owner": _owner(fw.owner_org)}
@@ -170,6 +170,28 @@ def import_framework():
     return jsonify(framework_json(fw)), 201
 
 
+@api_bp.post("/frameworks/pull")
+@require()
+@domain_errors
+@doc("Import a framework from a CASE server: ``url`` is a ``.../ims/case/v1p0|v1p1/CFPackages/{id}`` or "
+     "``CFDocuments/{id}`` address on a host listed in the ``COMPETENCY_CASE_HOSTS`` setting "
+     "(time limit ``COMPETENCY_CASE_TIMEOUT`` seconds). Same owner rules and answers as a file import.",
+     params={"organisation_id": "integer"},
+     request_schema={"type": "object", "required": ["url"], "properties": {"url": {"type": "string"}}}, tags=TAGS)
+def pull_framework():
+    from competency.operations.case_pull import pull_framework as run
+
+    user = acting_user()
+    if not may_manage(user):
+        raise ApiError(403, "forbidden", "only institution or system admins import frameworks")
+    url = _json_body().get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise ApiError(400, "invalid", "url must be the address of a CASE package", field="url")
+    fw = run(url.strip(), actor=user, owner_org_id=_import_owner(user))
+    db.session.commit()
+    return jsonify(framework_json(fw)), 201
+
+
 def _import_owner(user) -> int | None:
     from lms.core.permissions import can
 
@@ -196,7 +218,8 @@ def _import_owner(user) -> int | None:
 @doc("Change a framework's titles, publisher, description or status (owner organisation or system admin)",
      request_schema={"type": "object", "properties": {
          "title": {"type": "string"}, "title_en": {"type": "string"}, "publisher": {"type": "string"},
-         "description": {"type": "string"}, "status": {"enum": ["active", "retired"]}}}, tags=TAGS)
+         "description": {"type": "string"}, "status": {"enum": ["active", "retired"]},
+         "published": {"type": "boolean"}}}, tags=TAGS)
 def update_framework(framework_id):
     from competency.operations.frameworks import update_framework as run
 

@@ -20,6 +20,7 @@ group = click.Group("competency", help="Competency frameworks, evidence and skil
 @with_appcontext
 def import_framework_cmd(path, org_id):
     """Import a framework from a CASE JSON package or the CSV layout (nothing on any error)."""
+    from competency.operations import CompetencyError
     from competency.operations.frameworks import FrameworkImportError, format_error, import_framework
     from lms.organisations.models import Organisation
 
@@ -36,22 +37,41 @@ def import_framework_cmd(path, org_id):
         for err in exc.errors:
             click.echo(f"  {format_error(err)}", err=True)
         sys.exit(1)
+    except CompetencyError as exc:
+        db.session.rollback()
+        click.echo(f"{path}: {exc.message}; nothing was imported.", err=True)
+        sys.exit(1)
     db.session.commit()
-    click.echo(f"imported framework {fw.id}: {fw.title} ({fw.occupation.code}, edition {fw.edition}), "
-               f"{len(fw.levels)} level(s), owned by {f'organisation {org_id}' if org_id else 'the system'}")
+    # The CFDocument identifier first, alone on its line: scripts read it with `head -1`.
+    click.echo(str(fw.identifier))
+    click.echo(f"imported framework {fw.id}: {fw.title} "
+               + (f"({fw.occupation.code}, edition {fw.edition}), " if fw.vocational else "(CASE, no vocational "
+                  "overlay), ")
+               + f"{len(fw.levels)} level(s), owned by {f'organisation {org_id}' if org_id else 'the system'}",
+               err=True)
 
 
 @group.command("export-framework")
-@click.argument("framework_id", type=int)
+@click.argument("framework")
 @with_appcontext
-def export_framework_cmd(framework_id):
-    """Print a framework as a CASE JSON package."""
+def export_framework_cmd(framework):
+    """Print a framework as a CASE JSON package; FRAMEWORK is its CFDocument identifier or its id."""
+    import uuid
+
     from competency.models import Framework
     from competency.operations.frameworks import export_case
 
-    fw = db.session.get(Framework, framework_id)
+    fw = None
+    if framework.isdigit():
+        fw = db.session.get(Framework, int(framework)) if int(framework) < 2**31 else None
+    else:
+        try:
+            ident = uuid.UUID(framework)
+        except ValueError:
+            raise click.ClickException(f"{framework!r} is neither a framework id nor a CFDocument identifier") from None
+        fw = db.session.scalar(sa.select(Framework).where(Framework.identifier == ident))
     if fw is None:
-        raise click.ClickException(f"no framework {framework_id}")
+        raise click.ClickException(f"no framework {framework}")
     click.echo(json.dumps(export_case(fw), ensure_ascii=False, indent=2))
 
 

@@ -40,6 +40,7 @@ class FrameworkForm(FlaskForm):
     publisher = StringField(_l("Publisher"), validators=[Optional(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
     status = SelectField(_l("Status"), choices=choices({"active": _l("active"), "retired": _l("retired")}))
+    published = BooleanField(_l("Published: anyone may pull it from the CASE endpoints (/ims/case/v1p0, v1p1)"))
 
 
 class RuleForm(FlaskForm):

@@ -15,8 +15,9 @@ class CompetencyPlugin(LMSPlugin):
     def blueprints(self):
         from competency.api import api_bp
         from competency.views import bp
+        from competency.views.case_rest import case_bp
 
-        return [bp, api_bp]
+        return [bp, api_bp, case_bp]
 
     def cli(self):
         from competency.cli import group
@@ -50,6 +51,21 @@ class CompetencyPlugin(LMSPlugin):
         __import__("competency.report_sources", fromlist=["register"]).register(app)
         registries(app).record_sections.extend(__import__("competency.record_sections").record_sections.SECTIONS)
         _init_apprenticeship(app)
+        _init_case_settings(app)
+
+
+def _init_case_settings(app) -> None:
+    """CASE servers a pull-import may ask (host names or host:port; a list or comma-separated),
+    its time limit in seconds, and the largest framework file accepted, in bytes: from
+    ``instance/config.py`` or the environment, else these defaults."""
+    import os
+
+    for key, default, kind in (("COMPETENCY_CASE_HOSTS", "", str), ("COMPETENCY_CASE_TIMEOUT", 10.0, float),
+                               ("COMPETENCY_IMPORT_MAX_BYTES", 20 * 1024 * 1024, int)):
+        if key in os.environ:
+            app.config[key] = kind(os.environ[key])
+        else:
+            app.config.setdefault(key, default)
 
 
 def _is_staff(user) -> bool:

@@ -9,7 +9,8 @@
 * :mod:`.attainment` -- exam results, assessors, learner qualifications and certificates.
 """
 from competency.models.reference import Occupation, SkillLevel  # noqa: F401
-from competency.models.frameworks import Framework, FrameworkItem, FrameworkLevel, LevelExamActivity  # noqa: F401
+from competency.models.frameworks import (Framework, FrameworkAssociation, FrameworkItem,  # noqa: F401
+                                          FrameworkLevel, LevelExamActivity)
 from competency.models.rules import CriteriaGroup, EvidenceRule, RuleChange, RuleIndexEntry  # noqa: F401
 from competency.models.evidence import Evidence, LevelAttainment, StateChange, UnitState  # noqa: F401
 from competency.models.attainment import (AssessorAuthorisation, Certificate, ExamResult,  # noqa: F401

@@ -10,8 +10,9 @@ from lms.core.db import GUID, JSONType, UTCDateTime, db, utcnow
 
 #: Kinds of item in the tree of a level: 职业功能 > 工作内容 > 技能要求 / 相关知识.
 ITEM_KINDS = ("function", "work_content", "skill", "knowledge")
-#: The kinds that are *units* (what evidence covers).
-UNIT_KINDS = ("skill", "knowledge")
+#: The kinds that are *units* (what evidence covers); ``unit`` is a leaf of a framework without
+#: the vocational overlay.
+UNIT_KINDS = ("skill", "knowledge", "unit")
 #: Parts of a level's certification.
 EXAM_PARTS = ("theory", "practical", "review")
 
@@ -26,7 +27,9 @@ class Framework(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Stable CASE identifier of the document.
     identifier: Mapped[uuid.UUID] = mapped_column(GUID(), unique=True, default=uuid.uuid4)
-    #: The occupation the standard is for.
+    #: The occupation the standard is for. A CASE framework without the vocational overlay gets an
+    #: occupation row of its own (code ``CASE-<8 hex>``, its title as name): profiles, assessors
+    #: and certificates group by occupation.
     occupation_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_occupations.id"), index=True)
     #: Edition of the standard, e.g. ``2018``; a new edition is a new framework.
     edition: Mapped[str] = mapped_column(sa.String(40))
@@ -42,6 +45,17 @@ class Framework(db.Model):
     status: Mapped[str] = mapped_column(sa.String(20), default="active")
     #: Extra CASE document fields kept for round trips.
     extensions: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: The imported ``CFDocument`` object as it came (every field, unknown ones included), so an
+    #: export gives back the same document; empty for CSV imports.
+    case_document: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: The rest of the imported package: ``CFDefinitions``, ``CFRubrics`` and any other top-level
+    #: member, kept verbatim for export.
+    case_package: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: Whether the framework carries the vocational overlay (national ladder levels, 职业功能 >
+    #: 工作内容 > 技能要求/相关知识, weights); without it levels show their own names.
+    vocational: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    #: Whether the CASE REST endpoints (``/ims/case/...``) serve it to anyone.
+    published: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: The organisation that owns it and may edit it; null = the system (national standards,
     #: edited only by system admins).
     owner_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id", ondelete="SET NULL"),
@@ -73,6 +87,8 @@ class FrameworkLevel(db.Model):
     #: The framework.
     framework_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_frameworks.id", ondelete="CASCADE"),
                                               index=True)
+    #: The level's own name (a framework without the vocational overlay shows it, never the ladder).
+    name: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     #: The rung of the ladder (competency_skill_levels.rung).
     rung: Mapped[int] = mapped_column(sa.ForeignKey("competency_skill_levels.rung"))
     #: Weighted unit coverage needed (0..1) besides the required units.
@@ -94,6 +110,22 @@ class FrameworkLevel(db.Model):
 
     framework = relationship("Framework", back_populates="levels")
     skill_level = relationship("SkillLevel")
+
+    def label(self, locale: str = "zh") -> str:
+        """The level's name to show: the ladder rung (with its certificate grade) for a vocational
+        framework, the level's own name otherwise."""
+        from competency.operations.reference import rung_label
+
+        if not self.framework.vocational:
+            return self.name or self.framework.title
+        return rung_label(self.rung, locale)
+
+    @property
+    def short_label(self) -> str:
+        """The ladder name (no grade) or the level's own name."""
+        if not self.framework.vocational:
+            return self.name or self.framework.title
+        return self.skill_level.name_zh if self.skill_level is not None else str(self.rung)
 
     def __repr__(self) -> str:
         return f"<FrameworkLevel {self.framework_id}/{self.rung}>"
@@ -121,10 +153,11 @@ class FrameworkItem(db.Model):
     #: The parent item (null for functions).
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("competency_framework_items.id",
                                                                 ondelete="CASCADE"), index=True)
-    #: ``function``, ``work_content``, ``skill`` or ``knowledge``.
+    #: ``function``, ``work_content``, ``skill`` or ``knowledge``; without the vocational overlay
+    #: ``unit`` (a leaf: evidence covers it) or ``group`` (an item with children).
     kind: Mapped[str] = mapped_column(sa.String(20))
-    #: Human-readable code from the standard, e.g. ``2.1.3``.
-    code: Mapped[str] = mapped_column(sa.String(40), default="")
+    #: Human-readable code (CASE ``humanCodingScheme``), e.g. ``2.1.3``.
+    code: Mapped[str] = mapped_column(sa.String(200), default="")
     #: Statement in Chinese.
     title: Mapped[str] = mapped_column(sa.Text)
     #: Statement in English.
@@ -139,6 +172,9 @@ class FrameworkItem(db.Model):
     theory_weight: Mapped[float | None] = mapped_column()
     #: Functions: weight (percent) in the skills table for this level.
     skill_weight: Mapped[float | None] = mapped_column()
+
+    #: The imported ``CFItem`` object as it came (every field), for the export; empty for CSV.
+    case_item: Mapped[dict] = mapped_column(JSONType, default=dict)
 
     level = relationship("FrameworkLevel")
     parent = relationship("FrameworkItem", remote_side=[id])
@@ -166,3 +202,35 @@ class LevelExamActivity(db.Model):
     part: Mapped[str] = mapped_column(sa.String(20))
     #: The activity IRI of the exam (looked up by the engine).
     activity_iri: Mapped[str] = mapped_column(sa.String(1000), index=True)
+
+
+class FrameworkAssociation(db.Model):
+    """A CASE ``CFAssociation`` of a framework, kept whole: every type (``isChildOf``,
+    ``exactMatchOf``, ``precedes``, ...), its ``sequenceNumber`` and nodes outside the framework.
+
+    The item tree (:attr:`FrameworkItem.parent_id`) is derived from the first ``isChildOf`` of
+    each item; this table is what the export and the CASE endpoints serve.
+    """
+
+    __tablename__ = "competency_framework_associations"
+    __table_args__ = (sa.UniqueConstraint("identifier"),)
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The association's CASE identifier (a UUID as text, as it came).
+    identifier: Mapped[str] = mapped_column(sa.String(64))
+    #: The framework.
+    framework_id: Mapped[int] = mapped_column(sa.ForeignKey("competency_frameworks.id", ondelete="CASCADE"),
+                                              index=True)
+    #: CASE ``associationType``.
+    association_type: Mapped[str] = mapped_column(sa.String(40))
+    #: Identifier of the origin node.
+    origin_identifier: Mapped[str] = mapped_column(sa.String(64), index=True)
+    #: Identifier of the destination node (may be outside the framework).
+    destination_identifier: Mapped[str] = mapped_column(sa.String(64))
+    #: CASE ``sequenceNumber`` (order among siblings), if given.
+    sequence_number: Mapped[int | None] = mapped_column()
+    #: Position in the imported package (the export keeps the order).
+    position: Mapped[int] = mapped_column(default=0)
+    #: The ``CFAssociation`` object as it came.
+    data: Mapped[dict] = mapped_column(JSONType, default=dict)

@@ -337,8 +337,9 @@ def emit_level_statement(att, what: str, actor=None) -> str | None:
         "actor": actor_for(user), "verb": verb,
         "object": {"objectType": "Activity", "id": level_iri(level), "definition": {
             "type": "https://w3id.org/xapi/competency/activity-types/competency-level",
-            "name": {"zh-CN": f"{fw.occupation.name_zh} {sl.name_zh}",
-                     "en-US": f"{fw.occupation.name_en or fw.occupation.name_zh} {sl.name_en}"}}},
+            "name": ({"zh-CN": f"{fw.occupation.name_zh} {sl.name_zh}",
+                      "en-US": f"{fw.occupation.name_en or fw.occupation.name_zh} {sl.name_en}"} if fw.vocational
+                     else {"zh-CN": level.label(), "en-US": level.label("en")})}},
         "result": {"success": True, "completion": True},
         "context": {"platform": "LMS competency",
                     "contextActivities": {"parent": [{"id": _framework_iri(fw), "objectType": "Activity"}]},

@@ -155,8 +155,10 @@ def _credential_for(cert, att) -> dict:
     subject = {"type": ["AchievementSubject"],
                "achievement": {
                    "id": level_iri(level), "type": ["Achievement"], "achievementType": "Certificate",
-                   "name": f"{fw.occupation.name_zh} {sl.name_zh}" + (f"（{sl.grade_zh}）" if sl.grade_zh else ""),
-                   "description": f"{fw.title} — {sl.name_en} ({fw.occupation.code})",
+                   # A framework without the vocational overlay: its own level name, never the ladder.
+                   "name": (f"{fw.occupation.name_zh} {level.label()}" if fw.vocational else level.label()),
+                   "description": (f"{fw.title} — {sl.name_en} ({fw.occupation.code})" if fw.vocational
+                                   else f"{fw.title} — {level.label('en')}"),
                    "criteria": {"narrative": "Weighted unit coverage, prerequisites and certification exams "
                                              "(theory and practical, out of 100) under " + fw.title},
                    "alignment": [{"type": ["Alignment"], "targetName": u.title[:200],
@@ -219,6 +221,9 @@ def issue_certificate(attainment, *, actor):
         "holder": holder, "occupation_code": fw.occupation.code, "occupation": fw.occupation.name_zh,
         "occupation_en": fw.occupation.name_en, "rung": level.rung, "level": sl.name_zh, "level_en": sl.name_en,
         "grade": sl.grade_zh, "grade_en": sl.grade_en, "framework": fw.title, "edition": fw.edition,
+        # Without the vocational overlay: the level's own name, no ladder grade.
+        **({} if fw.vocational else {"occupation_code": "", "level": level.label(), "level_en": level.label("en"),
+                                     "grade": "", "grade_en": ""}),
         "awarded_at": attainment.awarded_at.date().isoformat() if attainment.awarded_at else None,
         "issued_at": cert.issued_at.date().isoformat(), "issuer": current_app.config.get("LMS_SITE_NAME", "LMS"),
     }

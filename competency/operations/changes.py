@@ -22,7 +22,8 @@ def rule_summary(rule) -> dict:
 
 def framework_summary(fw) -> dict:
     return {"title": fw.title, "title_en": fw.title_en, "edition": fw.edition, "publisher": fw.publisher,
-            "description": fw.description, "status": fw.status, "owner_org_id": fw.owner_org_id}
+            "description": fw.description, "status": fw.status, "owner_org_id": fw.owner_org_id,
+            "published": bool(fw.published)}
 
 
 def log_change(subject: str, action: str, *, actor, framework_id, rule_id=None, owner_org_id=None,

@@ -6,8 +6,11 @@ edition of a standard is a new framework; earlier editions and their attainments
 
 CASE JSON (``CFPackage`` shape)
 -------------------------------
-``{"CFDocument": {...}, "CFItems": [...], "CFAssociations": [...]}``. Identifiers are UUIDs,
-kept on import so an export round-trips. Platform data goes into ``extensions``:
+Any CASE 1.0 / 1.1 package imports (checked first against the CASE shape, problems located by
+JSON pointer and line; see :mod:`competency.operations.case` and
+:mod:`competency.operations.case_schema`). Without the vocational overlay below it becomes a
+framework with one level named after the document whose leaf items are the units. With the
+overlay, platform data goes into ``extensions``:
 
 * ``CFDocument.extensions``: ``occupation`` ``{"code": "6-31-01-03", "name_zh", "name_en"}``,
   ``edition``, ``titleEn``, optional ``rules`` (see the CSV ``rule`` record, as objects with
@@ -22,7 +25,8 @@ kept on import so an export round-trips. Platform data goes into ``extensions``:
 * ``WorkContent`` items: nothing extra.
 
 Tree: ``isChildOf`` associations (origin = child, destination = parent); a function is a child
-of its level.
+of its level. An item's first ``isChildOf`` (lowest ``sequenceNumber``) is its tree parent; every
+association is kept whole for the export. Rule ``verbs`` may be short names (``completed``).
 
 CSV layout (UTF-8, optional BOM, first line the header)
 -------------------------------------------------------
@@ -53,14 +57,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import uuid
 
 import sqlalchemy as sa
 
 from competency.operations import CompetencyError
-from lms.core import jsonbody
 from lms.core.db import db
 
 CSV_COLUMNS = ("record", "level", "code", "parent", "title", "title_en", "weight", "required", "theory_weight",
@@ -77,17 +79,29 @@ NAMESPACE = uuid.UUID("8a5f5a8e-4a0c-4b39-9a43-6c1f0a4f2d11")
 
 
 class FrameworkImportError(CompetencyError):
-    """The file has problems; ``errors`` is a list of ``(line, message)``; nothing was imported."""
+    """The file has problems; ``errors`` is a list of ``(line, message)`` or, for CASE JSON,
+    ``(line, message, pointer)`` (a JSON pointer such as ``/CFItems/12/listEnumeration``; the
+    line is None for a one-line file); nothing was imported."""
 
     code = "invalid_framework"
 
-    def __init__(self, errors: list[tuple[int | None, str]]):
-        self.errors = sorted(errors, key=lambda e: (e[0] or 0))
-        super().__init__("; ".join(format_error(e) for e in self.errors[:20]))
+    def __init__(self, errors: list[tuple], *, status: int | None = None, code: str | None = None):
+        self.errors = sorted(errors, key=lambda e: (e[0] or 0, e[2] if len(e) > 2 else ""))
+        super().__init__("; ".join(format_error(e) for e in self.errors[:20]), status=status, code=code)
+
+    @property
+    def problems(self) -> list[dict]:
+        """The errors as ``{"line", "pointer", "message", "text"}`` objects (the API's shape)."""
+        return [{"line": e[0], "pointer": e[2] if len(e) > 2 else None, "message": e[1], "text": format_error(e)}
+                for e in self.errors]
 
 
-def format_error(error: tuple[int | None, str]) -> str:
-    line, message = error
+def format_error(error: tuple) -> str:
+    line, message = error[0], error[1]
+    pointer = error[2] if len(error) > 2 else None
+    where = " ".join(w for w in (pointer and f"at {pointer}", line and f"line {line}") if w)
+    if pointer:
+        return f"{where}: {message}"
     return f"line {line}: {message}" if line else message
 
 
@@ -112,32 +126,40 @@ def _options(text: str) -> dict[str, str]:
     return out
 
 
-def _verb_iri(v: str) -> str:
+def verb_iri(v: str) -> str:
+    """A verb IRI from a full IRI or a short name of the shared vocabulary (``completed``)."""
+    from lms.xapi import vocab
+
     v = v.strip()
+    for iri, verb in vocab.VERBS.items():
+        if v == verb["display"].get("en-US"):
+            return iri
     return "http://adlnet.gov/expapi/verbs/" + v if v in VERB_SHORT else v
 
 
-def parse_case(text: str) -> dict:
-    """Parse a CASE JSON package into a spec (errors collected in ``spec["errors"]``)."""
-    errors: list[tuple[int | None, str]] = []
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FrameworkImportError([(exc.lineno, f"not valid JSON: {exc.msg}")]) from None
-    except RecursionError:
-        raise FrameworkImportError([(1, "not valid JSON: nested too deeply")]) from None
-    try:
-        jsonbody.check(data)
-    except jsonbody.JSONBodyError as exc:
-        raise FrameworkImportError([(1, str(exc))]) from None
-    if not isinstance(data, dict) or not isinstance(data.get("CFDocument"), dict):
-        raise FrameworkImportError([(1, "a CASE package needs a CFDocument object")])
+_verb_iri = verb_iri
+
+
+def parse_case(text: str, data: dict | None = None) -> dict:
+    """Parse a CASE JSON package with the vocational overlay into a spec (errors collected in
+    ``spec["errors"]``); the package is checked first (:func:`competency.operations.case.load_package`)."""
+    from competency.operations.case import first_parents, rule_specs
+    from competency.operations.case_schema import locate
+
+    errors: list[tuple] = []
+    if data is None:
+        from competency.operations.case import load_package
+
+        data = load_package(text)
+    items = data.get("CFItems") or []
+    pointers = ["/CFDocument/identifier"] + [f"/CFItems/{n}" for n in range(len(items))]
+    lines = locate(text, pointers)
+    where = {}
+    for n, item in enumerate(items):
+        where[item["identifier"].lower()] = (lines.get(f"/CFItems/{n}"), f"/CFItems/{n}")
 
     def line_of(identifier) -> int | None:
-        if not identifier:
-            return None
-        pos = text.find(str(identifier))
-        return text.count("\n", 0, pos) + 1 if pos >= 0 else None
+        return where.get(str(identifier or "").lower(), (None, ""))[0]
 
     doc = data["CFDocument"]
     ext = doc.get("extensions") or {}
@@ -145,37 +167,27 @@ def parse_case(text: str) -> dict:
     spec = {"errors": errors, "document": {
         "identifier": doc.get("identifier"), "title": doc.get("title") or "", "title_en": ext.get("titleEn") or "",
         "edition": str(ext.get("edition") or doc.get("version") or ""), "publisher": doc.get("publisher") or "",
-        "description": doc.get("description") or "", "line": line_of(doc.get("identifier")) or 1,
+        "description": doc.get("description") or "", "line": lines.get("/CFDocument/identifier"),
+        "pointer": "/CFDocument",
         "occupation": {"code": occ.get("code") or "", "name_zh": occ.get("name_zh") or occ.get("name") or "",
                        "name_en": occ.get("name_en") or ""}},
         "levels": [], "items": [], "rules": []}
-    parents = {}
-    for assoc in data.get("CFAssociations") or []:
-        if not isinstance(assoc, dict) or assoc.get("associationType") != "isChildOf":
-            continue
-        origin = (assoc.get("originNodeURI") or {}).get("identifier")
-        dest = (assoc.get("destinationNodeURI") or {}).get("identifier")
-        if origin and dest:
-            parents[origin] = dest
+    parents = first_parents(data)
     level_by_id = {}
-    items = data.get("CFItems") or []
-    if not isinstance(items, list):
-        errors.append((None, "CFItems must be a list"))
-        items = []
     for n, item in enumerate(items):
-        if not isinstance(item, dict):
-            errors.append((None, f"CFItems[{n}] is not an object"))
-            continue
-        ident = item.get("identifier")
+        ident = item["identifier"].lower()
         line = line_of(ident)
         kind = CASE_TYPES.get(item.get("CFItemType") or "")
         iext = item.get("extensions") or {}
         if kind is None:
-            errors.append((line, f"CFItems[{n}]: unknown CFItemType {item.get('CFItemType')!r} "
-                                 f"(expected one of {', '.join(CASE_TYPES)})"))
+            errors.append((locate(text, [f"/CFItems/{n}/CFItemType"]).get(f"/CFItems/{n}/CFItemType"),
+                           f"unknown CFItemType {item.get('CFItemType')!r} in a framework with the "
+                                 f"vocational overlay (expected one of {', '.join(CASE_TYPES)})",
+                           f"/CFItems/{n}/CFItemType"))
             continue
         if kind == "level":
-            lv = {"identifier": ident, "rung": iext.get("rung"), "line": line,
+            lv = {"identifier": ident, "rung": iext.get("rung"), "line": line, "pointer": f"/CFItems/{n}",
+                  "name": iext.get("levelName") or item.get("fullStatement") or "",
                   "coverage_threshold": iext.get("coverageThreshold", 0.8),
                   "theory_pass_mark": iext.get("theoryPassMark", 60), "practical_pass_mark": iext.get("practicalPassMark", 60),
                   "exam_validity_days": iext.get("examValidityDays", 1095),
@@ -188,8 +200,9 @@ def parse_case(text: str) -> dict:
             continue
         spec["items"].append({
             "identifier": ident, "kind": kind, "code": item.get("humanCodingScheme") or "", "line": line,
+            "pointer": f"/CFItems/{n}",
             "title": item.get("fullStatement") or "", "title_en": iext.get("fullStatementEn") or "",
-            "parent": parents.get(ident), "position": item.get("listEnumeration") or n,
+            "parent": parents.get(ident), "position": n,
             "weight": iext.get("weight", 1.0), "required": iext.get("required", False),
             "theory_weight": iext.get("theoryWeight"), "skill_weight": iext.get("skillWeight"),
         })
@@ -210,13 +223,8 @@ def parse_case(text: str) -> dict:
     for item in spec["items"]:
         if item["kind"] == "function" and item["parent"] in level_by_id:
             item["parent"] = None
-    for n, rule in enumerate(ext.get("rules") or []):
-        spec["rules"].append({"unit": rule.get("unit"), "verbs": rule.get("verbs") or [],
-                              "match_kind": rule.get("matchKind"), "match_iri": rule.get("matchIri"),
-                              "min_scaled": rule.get("minScaled"), "success_required": rule.get("successRequired", False),
-                              "weight": rule.get("weight", 1.0), "group": rule.get("group") or "",
-                              "operator": rule.get("operator") or "any", "name": rule.get("name") or "",
-                              "line": line_of(rule.get("matchIri")) or spec["document"]["line"]})
+    spec["rules"] = rule_specs(data, text)
+    spec["package"] = data
     return spec
 
 
@@ -394,22 +402,40 @@ def validate(spec: dict) -> None:
     doc = spec["document"]
     if doc is None:
         raise FrameworkImportError(errors)
+
+    def at(obj, message):
+        """One problem of a document, level or item spec (with its JSON pointer for CASE)."""
+        errors.append((obj.get("line"), message, obj["pointer"]) if obj.get("pointer")
+                      else (obj.get("line"), message))
+
+    for key, limit in (("title", 300), ("title_en", 300), ("publisher", 200), ("edition", 40)):
+        if len(doc.get(key) or "") > limit:
+            at(doc, f"the {key.replace('_', ' ')} is longer than {limit} characters")
+    if len(doc["occupation"]["name_zh"]) > 100 or len(doc["occupation"]["name_en"]) > 200:
+        at(doc, "the occupation name is too long (100 characters; English 200)")
+    for item in spec["items"]:
+        if len(item["code"] or "") > 200:
+            at(item, f"code {item['code'][:40]!r}... is longer than 200 characters")
+    for rule in spec["rules"]:
+        if len(rule.get("name") or "") > 300 or len(rule.get("group") or "") > 200 \
+                or len(rule.get("match_iri") or "") > 1000 or any(len(v) > 1000 for v in rule["verbs"]):
+            errors.append((rule["line"], "a rule's name, group, IRI or verb is too long"))
     dl = doc["line"]
     occ = doc["occupation"]
     if not OCCUPATION_CODE.match(occ["code"] or ""):
-        errors.append((dl, f"occupation code {occ['code']!r} is not of the form 6-31-01-03"))
+        at(doc, f"occupation code {occ['code']!r} is not of the form 6-31-01-03")
     if not doc["title"]:
-        errors.append((dl, "the framework has no title"))
+        at(doc, "the framework has no title")
     if not doc["edition"]:
-        errors.append((dl, "the framework has no edition (e.g. edition=2019)"))
+        at(doc, "the framework has no edition (e.g. edition=2019)")
     existing_occ = db.session.scalar(sa.select(Occupation).where(Occupation.code == occ["code"]))
     if existing_occ is None and not occ["name_zh"]:
-        errors.append((dl, f"occupation {occ['code']} is new: give its name (occupation=...)"))
+        at(doc, f"occupation {occ['code']} is new: give its name (occupation=...)")
     if existing_occ is not None and doc["edition"] and db.session.scalar(
             sa.select(Framework.id).where(Framework.occupation_id == existing_occ.id,
                                           Framework.edition == doc["edition"])):
-        errors.append((dl, f"edition {doc['edition']} of occupation {occ['code']} is already imported; "
-                           f"a new edition needs a new edition name"))
+        at(doc, f"edition {doc['edition']} of occupation {occ['code']} is already imported; "
+                           f"a new edition needs a new edition name")
     idents: dict[str, int | None] = {}
 
     def check_identifier(ident, line, what):
@@ -425,61 +451,63 @@ def validate(spec: dict) -> None:
     check_identifier(doc["identifier"], dl, "document")
     rungs = set()
     if not spec["levels"]:
-        errors.append((dl, "the framework covers no level"))
+        at(doc, "the framework covers no level")
     for lv in spec["levels"]:
         line = lv["line"]
         check_identifier(lv["identifier"], line, "level")
         rung = lv["rung"]
         if not isinstance(rung, int) or not 0 <= rung <= 7:
-            errors.append((line, f"level rung {rung!r} must be 0 to 7"))
+            at(lv, f"level rung {rung!r} must be 0 to 7")
             continue
         if rung in rungs:
-            errors.append((line, f"level {rung} is defined twice"))
+            at(lv, f"level {rung} is defined twice")
         rungs.add(rung)
         if lv["review_required"] is None:
             lv["review_required"] = rung >= 4
         try:
             if not 0 < float(lv["coverage_threshold"]) <= 1:
-                errors.append((line, "coverage must be above 0 and at most 1"))
+                at(lv, "coverage must be above 0 and at most 1")
             for key in ("theory_pass_mark", "practical_pass_mark"):
                 if not 0 <= float(lv[key]) <= 100:
-                    errors.append((line, f"{key.replace('_', ' ')} must be 0 to 100"))
+                    at(lv, f"{key.replace('_', ' ')} must be 0 to 100")
             if int(lv["exam_validity_days"]) <= 0:
-                errors.append((line, "validity_days must be positive"))
+                at(lv, "validity_days must be positive")
         except (TypeError, ValueError):
-            errors.append((line, "level settings must be numbers"))
+            at(lv, "level settings must be numbers")
         if not isinstance(lv["prerequisites"], list):
-            errors.append((line, "prerequisites must be a list of alternative condition sets"))
+            at(lv, "prerequisites must be a list of alternative condition sets")
         else:
             for alt in lv["prerequisites"]:
                 if not isinstance(alt, list):
-                    errors.append((line, "each prerequisite alternative must be a list of conditions"))
+                    at(lv, "each prerequisite alternative must be a list of conditions")
                     continue
                 for cond in alt:
                     if not isinstance(cond, dict) or cond.get("kind") not in PREREQ_KINDS:
-                        errors.append((line, f"unknown prerequisite condition {cond!r}"))
+                        at(lv, f"unknown prerequisite condition {cond!r}")
                     elif cond["kind"] == "level_held" and not (isinstance(cond.get("rung"), int)
                                                                and 0 <= cond["rung"] <= 7):
-                        errors.append((line, "level_held needs a rung 0-7"))
+                        at(lv, "level_held needs a rung 0-7")
         for exam in lv["exams"]:
             if exam["part"] not in ("theory", "practical", "review"):
-                errors.append((exam["line"], f"exam part {exam['part']!r} must be theory, practical or review"))
+                at(exam, f"exam part {exam['part']!r} must be theory, practical or review")
             if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", exam["iri"] or ""):
-                errors.append((exam["line"], f"exam activity {exam['iri']!r} is not an IRI"))
+                at(exam, f"exam activity {exam['iri']!r} is not an IRI")
     by_ident = {}
     for item in spec["items"]:
         line = item["line"]
         check_identifier(item["identifier"], line, f"item {item['code']}")
         by_ident[str(item["identifier"])] = item
         if not item["title"]:
-            errors.append((line, f"item {item['code']!r} has no title"))
-        if item.get("level") not in rungs:
-            errors.append((line, f"item {item['code']!r} belongs to level {item.get('level')!r}, which the "
-                                 f"framework does not define"))
+            at(item, f"item {item['code']!r} has no title")
+        if item.get("level") is None:
+            at(item, f"item {item['code']!r} is under no level (its parents do not lead to a level)")
+        elif item.get("level") not in rungs:
+            at(item, f"item {item['code']!r} belongs to level {item.get('level')!r}, which the "
+                                 f"framework does not define")
         for key in ("weight", "theory_weight", "skill_weight"):
             value = item.get(key)
             if value is not None and (not isinstance(value, (int, float)) or value < 0):
-                errors.append((line, f"{key.replace('_', ' ')} of {item['code']!r} must be a number >= 0"))
+                at(item, f"{key.replace('_', ' ')} of {item['code']!r} must be a number >= 0")
     for item in spec["items"]:
         want = PARENT_KIND[item["kind"]]
         parent = by_ident.get(str(item["parent"])) if item["parent"] else None
@@ -487,14 +515,14 @@ def validate(spec: dict) -> None:
             continue
         if parent is None:
             ref = str(item["parent"] or "").removeprefix("missing:")
-            errors.append((item["line"], f"{item['kind'].replace('_', ' ')} {item['code']!r} needs a parent "
+            at(item, f"{item['kind'].replace('_', ' ')} {item['code']!r} needs a parent "
                                          f"{want.replace('_', ' ')}" + (f"; {ref!r} is not defined in its level"
-                                                                         if ref else "")))
+                                                                         if ref else ""))
         elif parent["kind"] != want:
-            errors.append((item["line"], f"the parent of {item['kind'].replace('_', ' ')} {item['code']!r} must be "
-                                         f"a {want.replace('_', ' ')}, not a {parent['kind'].replace('_', ' ')}"))
+            at(item, f"the parent of {item['kind'].replace('_', ' ')} {item['code']!r} must be "
+                                         f"a {want.replace('_', ' ')}, not a {parent['kind'].replace('_', ' ')}")
         elif parent.get("level") != item.get("level"):
-            errors.append((item["line"], f"item {item['code']!r} and its parent are in different levels"))
+            at(item, f"item {item['code']!r} and its parent are in different levels")
     for rung in rungs:
         units = [i for i in spec["items"] if i.get("level") == rung and i["kind"] in ("skill", "knowledge")]
         if not units:
@@ -503,38 +531,12 @@ def validate(spec: dict) -> None:
         total = sum(i["theory_weight"] or 0 for i in spec["items"] if i.get("level") == rung and i["kind"] == "function")
         if total > 100:
             errors.append((None, f"level {rung}: theory weights of the functions add up to {total:g} (over 100)"))
-    group_ops: dict = {}
-    for rule in spec["rules"]:
-        line = rule["line"]
-        unit = by_ident.get(str(rule["unit"])) if rule["unit"] else None
-        if unit is None or unit["kind"] not in ("skill", "knowledge"):
-            errors.append((line, "the rule's unit is not a skill or knowledge item of this framework"))
-        if rule["match_kind"] not in ("activity", "type", "parent"):
-            errors.append((line, f"match {rule['match_kind']!r} must be activity, type or parent"))
-        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", rule["match_iri"] or ""):
-            errors.append((line, f"{rule['match_iri']!r} is not an IRI"))
-        if not rule["verbs"] or not all(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", v or "") for v in rule["verbs"]):
-            errors.append((line, "the rule needs verb IRIs (or short ADL names such as completed, passed)"))
-        if rule["min_scaled"] is not None and not -1 <= float(rule["min_scaled"]) <= 1:
-            errors.append((line, "min_scaled must be between -1 and 1"))
-        if rule["operator"] not in ("any", "all"):
-            errors.append((line, "operator must be any or all"))
-        try:
-            if not 0 < float(rule["weight"]) <= 1:
-                errors.append((line, "the rule's weight must be above 0 and at most 1"))
-        except (TypeError, ValueError):
-            errors.append((line, "the rule's weight must be a number"))
-        gkey = (str(rule["unit"]), rule["group"] or ("all" if rule["operator"] == "all" else ""))
-        if gkey in group_ops and group_ops[gkey] != rule["operator"]:
-            errors.append((line, f"criteria group {gkey[1]!r} mixes the operators any and all"))
-        group_ops.setdefault(gkey, rule["operator"])
+    check_rules(spec["rules"], by_ident, errors)
     # Identifiers must be new to the platform (a new edition needs new identifiers).
-    duplicate_edition = any("already imported" in msg for _l, msg in errors)
-    ids = [uuid.UUID(i) for i in idents if _is_uuid(i)] if not duplicate_edition else []
+    duplicate_edition = any("already imported" in e[1] for e in errors)
+    ids = [i for i in idents if _is_uuid(i)] if not duplicate_edition else []
     if ids:
-        taken = set()
-        for model in (Framework, FrameworkLevel, FrameworkItem):
-            taken |= {str(v) for v in db.session.scalars(sa.select(model.identifier).where(model.identifier.in_(ids)))}
+        taken = identifiers_taken(ids)
         clashes = sorted(taken, key=lambda i: idents[i] or 0)
         for ident in clashes[:5]:
             errors.append((idents[ident], f"identifier {ident} already exists on this platform"))
@@ -542,6 +544,55 @@ def validate(spec: dict) -> None:
             errors.append((None, f"{len(clashes) - 5} more identifiers already exist on this platform"))
     if errors:
         raise FrameworkImportError(errors)
+
+
+def identifiers_taken(ids) -> set[str]:
+    """Which of ``ids`` a framework, level or item of the platform already has."""
+    from competency.models import Framework, FrameworkItem, FrameworkLevel
+
+    uuids = [uuid.UUID(str(i)) for i in ids]
+    taken: set[str] = set()
+    for n in range(0, len(uuids), 500):
+        chunk = uuids[n:n + 500]
+        for model in (Framework, FrameworkLevel, FrameworkItem):
+            taken |= {str(v) for v in db.session.scalars(sa.select(model.identifier).where(model.identifier.in_(chunk)))}
+    return taken
+
+
+def check_rules(rules: list[dict], by_ident: dict, errors: list) -> None:
+    """Check evidence rule specs against the framework's items (``by_ident``: identifier -> item
+    spec with its ``kind``); problems go to ``errors``."""
+    from competency.models.frameworks import UNIT_KINDS
+
+    def err(rule, message):
+        errors.append((rule["line"], message, rule["pointer"]) if rule.get("pointer") else (rule["line"], message))
+
+    group_ops: dict = {}
+    for rule in rules:
+        line = rule["line"]
+        unit = by_ident.get(str(rule["unit"])) if rule["unit"] else None
+        if unit is None or unit["kind"] not in UNIT_KINDS:
+            err(rule, "the rule's unit is not a unit (skill, knowledge or leaf item) of this framework")
+            continue
+        if rule["match_kind"] not in ("activity", "type", "parent"):
+            err(rule, f"match {rule['match_kind']!r} must be activity, type or parent")
+        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", rule["match_iri"] or ""):
+            err(rule, f"{rule['match_iri']!r} is not an IRI")
+        if not rule["verbs"] or not all(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", v or "") for v in rule["verbs"]):
+            err(rule, "the rule needs verb IRIs (or short ADL names such as completed, passed)")
+        if rule["min_scaled"] is not None and not -1 <= float(rule["min_scaled"]) <= 1:
+            err(rule, "min_scaled must be between -1 and 1")
+        if rule["operator"] not in ("any", "all"):
+            err(rule, "operator must be any or all")
+        try:
+            if not 0 < float(rule["weight"]) <= 1:
+                err(rule, "the rule's weight must be above 0 and at most 1")
+        except (TypeError, ValueError):
+            err(rule, "the rule's weight must be a number")
+        gkey = (str(rule["unit"]), rule["group"] or ("all" if rule["operator"] == "all" else ""))
+        if gkey in group_ops and group_ops[gkey] != rule["operator"]:
+            err(rule, f"criteria group {gkey[1]!r} mixes the operators any and all")
+        group_ops.setdefault(gkey, rule["operator"])
 
 
 def _is_uuid(value) -> bool:
@@ -556,10 +607,16 @@ def _is_uuid(value) -> bool:
 
 
 def parse(text: str, filename: str = "") -> dict:
-    """Parse ``text`` as CASE JSON or CSV (by file name, else by content)."""
+    """Parse ``text`` as CASE JSON or CSV (by file name, else by content). A CASE package without
+    the vocational overlay gives ``{"generic": package}`` (see :mod:`competency.operations.case`)."""
+    from competency.operations.case import is_vocational, load_package
+
     stripped = text.lstrip("\ufeff \r\n\t")
-    if filename.lower().endswith(".json") or stripped.startswith("{"):
-        return parse_case(text)
+    if filename.lower().endswith(".json") or stripped.startswith(("{", "[")):
+        data = load_package(text)
+        if not is_vocational(data):
+            return {"generic": data}
+        return parse_case(text, data)
     return parse_csv(text)
 
 
@@ -570,26 +627,60 @@ def import_framework(text: str, filename: str = "", *, actor=None, owner_org_id:
     the system: national standards). Raises :class:`FrameworkImportError` (and writes nothing)
     when anything is wrong.
     """
+    spec = parse(text, filename)
+    try:
+        # A savepoint: an identifier taken by an import running at the same time is a conflict
+        # (409) and leaves the caller's transaction usable.
+        with db.session.begin_nested():
+            if "generic" in spec:
+                from competency.operations.case import import_generic
+
+                return import_generic(text, spec["generic"], actor=actor, owner_org_id=owner_org_id)
+            validate(spec)
+            return _import_spec(spec, actor=actor, owner_org_id=owner_org_id)
+    except sa.exc.IntegrityError:
+        raise FrameworkImportError([(None, "this framework (or one with the same identifiers or edition) was "
+                                           "imported at the same time; nothing was imported", "")],
+                                   status=409, code="conflict") from None
+    except sa.exc.OperationalError as exc:
+        # SQLite refuses a second writer outright ("database is locked"): the same conflict.
+        if "locked" not in str(exc.orig):
+            raise
+        raise FrameworkImportError([(None, "another import was writing at the same time; nothing was imported, "
+                                           "try again", "")], status=409, code="conflict") from None
+
+
+def _import_spec(spec: dict, *, actor, owner_org_id):
+    """Write a validated vocational spec (CSV, or CASE with the overlay)."""
     from competency.operations.changes import framework_summary, log_change
 
     from competency.models import Framework, FrameworkItem, FrameworkLevel, LevelExamActivity
     from competency.operations.reference import ensure_ladder, get_or_create_occupation
 
-    spec = parse(text, filename)
-    validate(spec)
     ensure_ladder()
     doc = spec["document"]
     occ = get_or_create_occupation(doc["occupation"]["code"], doc["occupation"]["name_zh"],
                                    doc["occupation"]["name_en"])
+    package = spec.get("package")
+    kept = {}
+    if package is not None:
+        items = package.get("CFItems") or []
+        kept = {"extra": {k: v for k, v in package.items() if k not in ("CFDocument", "CFItems", "CFAssociations")},
+                "order": [i["identifier"].lower() for i in items],
+                "levels": {i["identifier"].lower(): i for i in items if i.get("CFItemType") == "Level"}}
     fw = Framework(identifier=uuid.UUID(str(doc["identifier"])), occupation_id=occ.id, edition=doc["edition"],
                    title=doc["title"], title_en=doc["title_en"], publisher=doc["publisher"],
                    description=doc["description"], imported_by_id=getattr(actor, "id", None),
-                   owner_org_id=owner_org_id)
+                   owner_org_id=owner_org_id, vocational=True,
+                   case_document=package["CFDocument"] if package is not None else {},
+                   extensions=(package["CFDocument"].get("extensions") or {}) if package is not None else {},
+                   case_package=kept)
     db.session.add(fw)
     db.session.flush()
     level_rows = {}
     for lv in spec["levels"]:
         row = FrameworkLevel(identifier=uuid.UUID(str(lv["identifier"])), framework_id=fw.id, rung=lv["rung"],
+                             name=(lv.get("name") or "")[:300],
                              coverage_threshold=float(lv["coverage_threshold"]),
                              theory_pass_mark=float(lv["theory_pass_mark"]),
                              practical_pass_mark=float(lv["practical_pass_mark"]),
@@ -603,6 +694,7 @@ def import_framework(text: str, filename: str = "", *, actor=None, owner_org_id:
         for exam in lv["exams"]:
             db.session.add(LevelExamActivity(level_id=level_rows[lv["rung"]].id, part=exam["part"],
                                              activity_iri=exam["iri"]))
+    raw_items = {i["identifier"].lower(): i for i in (package.get("CFItems") or [])} if package is not None else {}
     item_rows = {}
     # One flush per tree depth: parents get their ids before their children are written.
     for kinds in (("function",), ("work_content",), ("skill", "knowledge")):
@@ -616,10 +708,14 @@ def import_framework(text: str, filename: str = "", *, actor=None, owner_org_id:
                                 title_en=item["title_en"] or "", position=int(item.get("position") or 0),
                                 weight=float(item["weight"] if item["weight"] is not None else 1.0),
                                 required=_bool(item["required"]), theory_weight=item["theory_weight"],
-                                skill_weight=item["skill_weight"])
+                                skill_weight=item["skill_weight"], case_item=raw_items.get(str(item["identifier"]), {}))
             db.session.add(row)
             item_rows[str(item["identifier"])] = row
         db.session.flush()
+    if package is not None:
+        from competency.operations.case import save_associations
+
+        save_associations(fw, package.get("CFAssociations") or [])
     _write_rules(fw, spec["rules"], item_rows, actor)
     db.session.flush()
     log_change("framework", "create", actor=actor, framework_id=fw.id, owner_org_id=owner_org_id,
@@ -665,7 +761,7 @@ def _write_rules(fw, rules: list[dict], item_rows: dict, actor) -> None:
 
 #: Fields of a framework :func:`update_framework` may change (its tree is the standard's: a new
 #: edition is a new import).
-FRAMEWORK_FIELDS = ("title", "title_en", "publisher", "description", "status")
+FRAMEWORK_FIELDS = ("title", "title_en", "publisher", "description", "status", "published")
 FRAMEWORK_STATUSES = ("active", "retired")
 
 
@@ -688,6 +784,10 @@ def update_framework(fw, *, actor, **changes):
         raise CompetencyError(f"these fields cannot be changed: {', '.join(unknown)}", field=unknown[0])
     limits = {"title": 300, "title_en": 300, "publisher": 200, "description": 20000}
     for key, value in changes.items():
+        if key == "published":
+            if not isinstance(value, bool):
+                raise CompetencyError("published must be true or false", field=key)
+            continue
         if not isinstance(value, str):
             raise CompetencyError(f"{key} must be text", field=key)
         value = value.strip()
@@ -703,6 +803,13 @@ def update_framework(fw, *, actor, **changes):
         setattr(fw, key, value)
     db.session.flush()
     after = framework_summary(fw)
+    if after != before and fw.case_document:
+        # The CASE document changed: its lastChangeDateTime says so to those who pull it.
+        from lms.core.db import utcnow
+
+        fw.case_document = {**fw.case_document,
+                            "lastChangeDateTime": utcnow().strftime("%Y-%m-%dT%H:%M:%S+00:00")}
+        db.session.flush()
     if after != before:
         log_change("framework", "update", actor=actor, framework_id=fw.id, owner_org_id=fw.owner_org_id,
                    before=before, after=after)
@@ -740,8 +847,22 @@ def framework_uri(fw, *parts) -> str:
 
 
 def export_case(fw) -> dict:
-    """The framework as a CASE JSON package (identifiers and URIs stable)."""
+    """The framework as a CASE JSON package (identifiers and URIs stable). A framework imported
+    from CASE gives back the package it came from (see :mod:`competency.operations.case` for the
+    documented differences); one made from CSV is rendered by the platform."""
+    from competency.operations.case import export_kept
+
+    generated = _export_generated(fw)
+    if fw.case_document:
+        return export_kept(fw, generated)
+    return generated
+
+
+def _export_generated(fw) -> dict:
     from competency.models import EvidenceRule, FrameworkItem, LevelExamActivity
+    from competency.operations.case import _stamp
+
+    stamp = _stamp(fw)
 
     def node(identifier, title, uri):
         return {"identifier": str(identifier), "uri": uri, "title": title}
@@ -757,6 +878,7 @@ def export_case(fw) -> dict:
             "identifier": str(lv.identifier), "uri": uri, "CFItemType": "Level",
             "fullStatement": lv.skill_level.name_zh if lv.skill_level else str(lv.rung),
             "humanCodingScheme": f"L{lv.rung}", "CFDocumentURI": node(fw.identifier, fw.title, doc_uri),
+            "lastChangeDateTime": stamp,
             "extensions": {"rung": lv.rung, "coverageThreshold": lv.coverage_threshold,
                            "theoryPassMark": lv.theory_pass_mark, "practicalPassMark": lv.practical_pass_mark,
                            "examValidityDays": lv.exam_validity_days, "examsRequired": lv.exams_required,
@@ -772,9 +894,9 @@ def export_case(fw) -> dict:
             ext.update(theoryWeight=item.theory_weight, skillWeight=item.skill_weight)
         elif item.is_unit:
             ext.update(weight=item.weight, required=item.required)
-        items_out.append({"identifier": str(item.identifier), "uri": uri, "CFItemType": CASE_TYPE_OF[item.kind],
+        items_out.append({"identifier": str(item.identifier), "uri": uri, "CFItemType": CASE_TYPE_OF.get(item.kind, item.kind),
                           "fullStatement": item.title, "humanCodingScheme": item.code,
-                          "listEnumeration": str(item.position), "language": "zh",
+                          "listEnumeration": str(item.position), "language": "zh", "lastChangeDateTime": stamp,
                           "CFDocumentURI": node(fw.identifier, fw.title, doc_uri), "extensions": ext})
         if item.parent_id:
             parent = by_id[item.parent_id]
@@ -785,6 +907,7 @@ def export_case(fw) -> dict:
         assoc_id = uuid.uuid5(NAMESPACE, f"{item.identifier}|isChildOf")
         assocs.append({"identifier": str(assoc_id), "uri": framework_uri(fw, "associations", assoc_id),
                        "associationType": "isChildOf", "CFDocumentURI": node(fw.identifier, fw.title, doc_uri),
+                       "lastChangeDateTime": stamp,
                        "originNodeURI": node(item.identifier, item.code, uri), "destinationNodeURI": dest})
     rules = db.session.scalars(sa.select(EvidenceRule).where(EvidenceRule.framework_id == fw.id)
                                .order_by(EvidenceRule.id)).all()
@@ -792,6 +915,7 @@ def export_case(fw) -> dict:
         "CFDocument": {
             "identifier": str(fw.identifier), "uri": doc_uri, "title": fw.title, "creator": fw.publisher or "",
             "publisher": fw.publisher, "description": fw.description, "version": fw.edition, "language": "zh",
+            "lastChangeDateTime": stamp,
             "adoptionStatus": "Adopted" if fw.status == "active" else "Deprecated",
             "subject": [fw.occupation.name_zh],
             "extensions": {"occupation": {"code": fw.occupation.code, "name_zh": fw.occupation.name_zh,
@@ -801,6 +925,7 @@ def export_case(fw) -> dict:
                                       "matchKind": r.match_kind, "matchIri": r.match_iri, "minScaled": r.min_scaled,
                                       "successRequired": r.success_required, "weight": r.weight,
                                       "group": r.group.name, "operator": r.group.operator, "name": r.name}
+                                     | ({"minSource": r.min_source} if r.min_source not in (None, "any") else {})
                                      for r in rules if r.active]}},
         "CFItems": items_out,
         "CFAssociations": assocs,

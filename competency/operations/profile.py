@@ -113,6 +113,11 @@ def build_profile(learner_key: str, occupation, framework_id: int | None = None,
            "next_level": None, "levels": []}
     if fw is None:
         return out
+    out["vocational"] = fw.vocational
+    if not fw.vocational and held_rung is not None:
+        # A framework without the overlay names its levels itself, never by the ladder.
+        out["level_held"]["name"] = next((lv.label(locale) for lv in fw.levels if lv.rung == held_rung),
+                                         out["level_held"]["name"])
     out["framework"] = {"id": fw.id, "title": fw.title if not locale.startswith("en") else (fw.title_en or fw.title),
                         "edition": fw.edition, "identifier": str(fw.identifier)}
     states = {s.unit_id: s for s in db.session.scalars(sa.select(UnitState).where(UnitState.learner_key == learner_key))}
@@ -151,8 +156,20 @@ def build_profile(learner_key: str, occupation, framework_id: int | None = None,
         pre_met, pre_report = prerequisite_report(learner_key, level)
         exams = exam_status(learner_key, level, att.awarded_at if att and att.awarded_at else None)
         functions = []
-        for fn in [i for i in items if i.kind == "function" and i.level_id == level.id]:
-            units = [u for wc in children.get(fn.id, []) for u in children.get(wc.id, []) if u.is_unit]
+        if fw.vocational:
+            tops = [i for i in items if i.kind == "function" and i.level_id == level.id]
+        else:  # the top items of the tree stand for the functions
+            tops = [i for i in items if i.parent_id is None and i.level_id == level.id]
+        for fn in tops:
+            if fw.vocational:
+                units = [u for wc in children.get(fn.id, []) for u in children.get(wc.id, []) if u.is_unit]
+            else:
+                units, todo = [], [fn]
+                while todo:
+                    node = todo.pop(0)
+                    units += [node] if node.is_unit else []
+                    todo += children.get(node.id, [])
+            parents = {i.id: i for i in items}
             unit_rows = []
             for u in units:
                 st = states.get(u.id)
@@ -160,8 +177,8 @@ def build_profile(learner_key: str, occupation, framework_id: int | None = None,
                 unit_rows.append({
                     "id": u.id, "code": u.code, "title": (u.title_en or u.title) if en else u.title, "kind": u.kind,
                     "weight": u.weight, "required": u.required, "coverage": cov, "covered": bool(st and st.covered),
-                    "work_content": next((wc.title_en or wc.title if en else wc.title)
-                                         for wc in children.get(fn.id, []) if wc.id == u.parent_id),
+                    "work_content": next(((wc.title_en or wc.title if en else wc.title)
+                                          for wc in [parents.get(u.parent_id)] if wc is not None), ""),
                     "evidence": [{"id": e.id, "statement_id": e.statement_id, "activity_iri": e.activity_iri,
                                   "activity_name": activity_name(e), "verb": e.verb_iri.rsplit("/", 1)[-1],
                                   "source": source_name(e), "source_label": e.source_label,
@@ -176,7 +193,7 @@ def build_profile(learner_key: str, occupation, framework_id: int | None = None,
                               "units_total": len(unit_rows), "units_covered": sum(u["covered"] for u in unit_rows),
                               "units": unit_rows})
         out["levels"].append({
-            "level_id": level.id, "rung": level.rung, "name": rung_label(level.rung, locale),
+            "level_id": level.id, "rung": level.rung, "name": level.label(locale),
             "status": att.status if att else "in_progress", "attainment_id": att.id if att else None,
             "coverage": coverage, "threshold": level.coverage_threshold, "coverage_met": cov_met,
             "missing_required": missing_required,

@@ -306,3 +306,27 @@ def rules_for_statement(statement, activity_type: str | None = None) -> list:
                                .where(RuleIndexEntry.lookup_key.in_(keys), EvidenceRule.active.is_(True))
                                .order_by(EvidenceRule.id)).unique().all()
     return [r for r in rules if r.matches(statement)]
+
+
+def verb_choices(query: str = "", locale: str = "zh", limit: int = 300) -> list[tuple[str, str]]:
+    """Verbs a rule may name: the shared vocabulary (ADL and cmi5 verbs of :mod:`lms.xapi.vocab`)
+    and every verb the LRS has seen, as ``(iri, label)``; ``query`` keeps those whose IRI or
+    display contains it (case-insensitive)."""
+    import sqlalchemy as sa
+
+    from lms.xapi import vocab
+    from lms.xapi.models import Verb
+
+    lang = "en-US" if locale.startswith("en") else "zh-CN"
+    found: dict[str, str] = {}
+    for iri, verb in vocab.VERBS.items():
+        display = verb["display"]
+        found[iri] = f"{display.get(lang) or display.get('en-US')} ({display.get('en-US')})"
+    for iri, display in db.session.execute(sa.select(Verb.iri, Verb.display).order_by(Verb.pk).limit(2000)):
+        if iri not in found:
+            display = display if isinstance(display, dict) else {}
+            name = display.get(lang) or display.get("en-US") or next(iter(display.values()), "") or iri.rsplit("/", 1)[-1]
+            found[iri] = f"{name} — {iri}"
+    q = (query or "").strip().lower()
+    rows = [(iri, label) for iri, label in found.items() if not q or q in iri.lower() or q in label.lower()]
+    return sorted(rows, key=lambda r: (not r[0].startswith(vocab.ADL), r[1].lower()))[:limit]

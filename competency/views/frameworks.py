@@ -5,6 +5,7 @@ import json
 
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from competency.forms import FrameworkForm, ImportFrameworkForm, RuleForm
@@ -150,7 +151,7 @@ def edit_framework(framework_id):
         try:
             update_framework(fw, actor=user, title=form.title.data or "", title_en=form.title_en.data or "",
                              publisher=form.publisher.data or "", description=form.description.data or "",
-                             status=form.status.data)
+                             status=form.status.data, published=bool(form.published.data))
         except CompetencyError as exc:
             db.session.rollback()
             apply_error(exc, form)
@@ -220,7 +221,8 @@ def _unit_choices(fw):
     units = db.session.scalars(sa.select(FrameworkItem).where(FrameworkItem.framework_id == fw.id,
                                                               FrameworkItem.kind.in_(UNIT_KINDS))
                                .order_by(FrameworkItem.level_id, FrameworkItem.position)).all()
-    return choices([(u.id, f"{rung_label(u.level.rung)} {u.code} {u.title[:60]}") for u in units])
+    return choices([(u.id, f"{u.level.short_label if not fw.vocational else rung_label(u.level.rung)} {u.code} "
+                            f"{u.title[:60]}") for u in units])
 
 
 @bp.route("/frameworks/<int:framework_id>/rules/new", methods=["GET", "POST"])
@@ -235,8 +237,15 @@ def new_rule(framework_id):
     fw = _framework_or_404(framework_id)
     if not may_edit_rules(user):
         _refused()
+    from competency.operations.rules import verb_choices
+
     form = RuleForm()
     form.unit_id.choices = _unit_choices(fw)
+    # Any verb of the shared vocabulary or seen by the LRS; ?verb_q= narrows the list (a POST
+    # checks against the whole list, and keeps verbs chosen before the search).
+    verb_query = request.args.get("verb_q", "").strip() if request.method == "GET" else ""
+    options = verb_choices(verb_query, str(get_locale() or "zh"))
+    form.verbs.choices = choices(options)
     orgs = _org_names(rule_orgs(user))
     form.organisation_id.choices = choices(([(0, _("The framework's owner"))] if user.is_system_admin else [])
                                            + sorted(orgs.items(), key=lambda kv: kv[1]))

@@ -94,8 +94,10 @@ def test_case_json_errors_name_the_line(app):
     text = json.dumps(package, ensure_ascii=False, indent=2)
     with pytest.raises(FrameworkImportError) as err:
         import_framework(text, "x.json")
-    line = text[:text.index(item["identifier"])].count("\n") + 1
-    assert any(e[0] == line and "unknown CFItemType 'Skil'" in e[1] for e in err.value.errors)
+    line = text[:text.index('"Skil"')].count("\n") + 1
+    n = package["CFItems"].index(item)
+    assert any(e[0] == line and e[2] == f"/CFItems/{n}/CFItemType" and "unknown CFItemType 'Skil'" in e[1]
+               for e in err.value.errors)
     with pytest.raises(FrameworkImportError) as err:
         import_framework('{"CFDocument": {,}', "x.json")
     assert err.value.errors[0][0] == 1 and "not valid JSON" in err.value.errors[0][1]

@@ -42,6 +42,7 @@ PUBLIC = {
     "record.issuer_key": "the signing key (verification method of every proof)",
     "record.shared": "a shared record (secret token checked, expiry and revocation honoured)",
     "record.shared_clr": "a shared record's signed CLR credential (token checked)",
+    "competency_case.resource": "CASE REST endpoints (/ims/case/...): published frameworks are public by design",
 }
 
 #: The LRS authenticates with HTTP Basic itself (401 with a JSON error), for every method.
