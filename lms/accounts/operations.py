@@ -7,6 +7,7 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 
 import sqlalchemy as sa
 from flask import current_app
@@ -39,8 +40,12 @@ class AccountPermissionError(AccountError):
 
 
 def normalise_login(login: str) -> tuple[str | None, str | None]:
-    """Split a login into (email, mobile); raises AccountError when it is neither."""
-    login = (login or "").strip()
+    """Split a login into (email, mobile); raises AccountError when it is neither.
+
+    Full-width characters (``ｄ``, ``１３８``) are read as their ASCII forms (NFKC), so every
+    spelling of one login is the same login, for finding the account and for its lockout.
+    """
+    login = unicodedata.normalize("NFKC", login or "").strip()
     if "@" in login:
         from email_validator import EmailNotValidError, validate_email
 
@@ -160,7 +165,14 @@ def set_id_card_status(actor: User, user: User, status: str) -> None:
 # --- login throttling ------------------------------------------------------------------------
 
 def _throttle_keys(login: str, remote_addr: str | None) -> list[str]:
-    keys = ["acct:" + (login or "").strip().lower()[:250]]
+    """The lockout counters a login attempt counts against: the account, by its normalised login
+    (so ``+86 138-0013-8000`` and ``13800138000`` share one), and the client address."""
+    try:
+        email, mobile = normalise_login(login)
+        account = email or mobile
+    except AccountError:
+        account = unicodedata.normalize("NFKC", login or "").strip().lower()
+    keys = ["acct:" + account[:250]]
     if remote_addr:
         keys.append("addr:" + remote_addr)
     return keys
@@ -173,44 +185,68 @@ def is_locked(login: str, remote_addr: str | None) -> bool:
     return any(r.locked_until and r.locked_until > now for r in rows)
 
 
-def _record_failure(login: str, remote_addr: str | None) -> None:
-    cfg = current_app.config
+def count_attempt(key: str, limit: int, window: dt.timedelta) -> int:
+    """Add one to the counter ``key`` atomically (parallel requests each count; no duplicate-key
+    error) and lock it for ``window`` once it reaches ``limit``; returns the new count."""
     now = utcnow()
+    table = LoginFailure.__table__
+    db.session.execute(sa.update(table).where(table.c.key == key, table.c.first_at < now - window)
+                       .values(count=0, first_at=now, locked_until=None))
+    bumped = db.session.execute(sa.update(table).where(table.c.key == key).values(count=table.c.count + 1))
+    if not bumped.rowcount:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(sa.insert(table).values(key=key, count=1, first_at=now))
+        except sa.exc.IntegrityError:
+            db.session.execute(sa.update(table).where(table.c.key == key).values(count=table.c.count + 1))
+    db.session.execute(sa.update(table).where(table.c.key == key, table.c.count >= limit)
+                       .values(locked_until=now + window))
+    return int(db.session.scalar(sa.select(table.c.count).where(table.c.key == key)) or 0)
+
+
+def _reserve_attempts(login: str, remote_addr: str | None) -> bool:
+    """Count this attempt before the password is checked, so that parallel guesses cannot all pass
+    the lockout check first: False when any counter is over its limit (the attempt is refused)."""
+    cfg = current_app.config
     window = dt.timedelta(seconds=cfg["LMS_LOGIN_LOCKOUT_SECONDS"])
+    allowed = True
     for key in _throttle_keys(login, remote_addr):
         limit = cfg["LMS_LOGIN_MAX_FAILURES"] * (4 if key.startswith("addr:") else 1)
-        row = db.session.get(LoginFailure, key)
-        if row is None:
-            row = LoginFailure(key=key, count=0, first_at=now)
-            db.session.add(row)
-        if now - row.first_at > window:
-            row.count, row.first_at, row.locked_until = 0, now, None
-        row.count += 1
-        if row.count >= limit:
-            row.locked_until = now + window
-    db.session.flush()
+        if count_attempt(key, limit, window) > limit:
+            allowed = False
+    return allowed
 
 
 def authenticate(login: str, password: str, remote_addr: str | None = None) -> User:
     """Check a login and password; raises AccountError. Failures count towards a lockout."""
-    if is_locked(login, remote_addr):
+    if is_locked(login, remote_addr) or not _reserve_attempts(login, remote_addr):
         raise AccountError(_l("Too many failed attempts. Please wait 15 minutes or reset your password."))
     user = find_user(login)
     if user is None:
         verify_password(DUMMY_HASH, password or "")
-        _record_failure(login, remote_addr)
         raise AccountError(_l("Wrong login or password."))
     if not verify_password(user.password_hash, password or ""):
-        _record_failure(login, remote_addr)
         raise AccountError(_l("Wrong login or password."))
     if not user.is_active:
         raise AccountError(_l("This account has been deactivated."))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.key == _throttle_keys(login, None)[0]))
+    keys = _throttle_keys(login, remote_addr)
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.key == keys[0]))
+    if len(keys) > 1:  # a successful login does not count against its address
+        table = LoginFailure.__table__
+        db.session.execute(sa.update(table).where(table.c.key == keys[1], table.c.count > 0)
+                           .values(count=table.c.count - 1))
     user.last_login_at = utcnow()
     db.session.flush()
     return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session and remembered login of ``user`` (logout, password change): the session
+    id embeds ``session_version`` (:meth:`User.get_id`), so old cookies no longer load the user."""
+    user.session_version = (user.session_version or 1) + 1
+    db.session.flush()
 
 
 def change_password(user: User, old_password: str | None, new_password: str) -> None:
@@ -248,9 +284,15 @@ def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
 
 
+def _password_fingerprint(user: User) -> str:
+    """A keyed digest of the password hash: it changes with the password (so a reset token dies
+    then), and reveals nothing of the hash to whoever reads the token."""
+    key = current_app.config["SECRET_KEY"].encode("utf-8")
+    return hmac.new(key, b"reset\x1f" + user.password_hash.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
 def make_reset_token(user: User) -> str:
-    # The password hash's tail is part of the token, so a token dies once the password changes.
-    return _reset_serializer().dumps({"u": user.id, "h": user.password_hash[-16:]})
+    return _reset_serializer().dumps({"u": user.id, "h": _password_fingerprint(user)})
 
 
 def user_from_reset_token(token: str) -> User | None:
@@ -259,7 +301,7 @@ def user_from_reset_token(token: str) -> User | None:
     except (BadSignature, SignatureExpired):
         return None
     user = db.session.get(User, data.get("u"))
-    if user is None or user.password_hash[-16:] != data.get("h"):
+    if user is None or not hmac.compare_digest(_password_fingerprint(user), str(data.get("h") or "")):
         return None
     return user
 

@@ -49,6 +49,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     EmptyForm().validate_on_submit()  # CSRF is checked globally; nothing else to validate
+    if current_user.is_authenticated:
+        # A cookie captured before logout (the session or the one-year remember token) must not
+        # open the account afterwards: both carry the session version, which this ends.
+        ops.end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("main.home"))
@@ -208,7 +213,9 @@ def change_password():
     done = submit(form, lambda: ops.change_password(current_user, form.old_password.data, form.password.data),
                   ops.AccountError)
     if done.ok:
-        login_user(current_user)  # the session id changed with the password
+        # the session id changed with the password; pass the user, not the proxy (the locale
+        # selector reads current_user while logging in)
+        login_user(current_user._get_current_object())
         flash(_("Your password has been changed."), "success")
         return redirect(url_for("auth.profile"))
     return render_template("accounts/change_password.html", form=form), done.status

@@ -323,25 +323,11 @@ def code_attempts_locked(user) -> bool:
 
 def _record_failed_attempt(user) -> None:
     """Count a refused code (atomically: parallel requests each count)."""
-    from lms.accounts.models import LoginFailure
+    from lms.accounts.operations import count_attempt
 
     cfg = current_app.config
-    limit = int(cfg["LMS_LINK_CODE_MAX_FAILURES"])
-    window = dt.timedelta(seconds=int(cfg["LMS_LINK_CODE_LOCKOUT_SECONDS"]))
-    key = _attempt_key(user)
-    now = utcnow()
-    table = LoginFailure.__table__
-    db.session.execute(sa.update(table).where(table.c.key == key, table.c.first_at < now - window)
-                       .values(count=0, first_at=now, locked_until=None))
-    bumped = db.session.execute(sa.update(table).where(table.c.key == key).values(count=table.c.count + 1))
-    if not bumped.rowcount:
-        try:
-            with db.session.begin_nested():
-                db.session.execute(sa.insert(table).values(key=key, count=1, first_at=now))
-        except sa.exc.IntegrityError:
-            db.session.execute(sa.update(table).where(table.c.key == key).values(count=table.c.count + 1))
-    db.session.execute(sa.update(table).where(table.c.key == key, table.c.count >= limit)
-                       .values(locked_until=now + window))
+    count_attempt(_attempt_key(user), int(cfg["LMS_LINK_CODE_MAX_FAILURES"]),
+                  dt.timedelta(seconds=int(cfg["LMS_LINK_CODE_LOCKOUT_SECONDS"])))
 
 
 def redeem_code(user, code: str) -> list[str]:
