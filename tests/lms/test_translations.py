@@ -45,3 +45,18 @@ def test_english_catalogues_show_the_english_ids():
         with open(po, "rb") as fh:
             filled = [m.id for m in read_po(fh) if m.id and any(m.string if isinstance(m.string, tuple) else [m.string])]
         assert filled == [], (package, filled[:5])
+
+
+def test_one_message_id_has_one_chinese_translation_across_packages():
+    """Flask-Babel merges every package's catalogue into one: a message id translated differently in
+    two packages shows one of them everywhere (a lesson read "已结业" once supervision said so).
+    Where the meanings differ, use different message ids."""
+    import json
+    from collections import defaultdict
+
+    seen: dict[str, dict[str, str]] = defaultdict(dict)
+    for path in sorted(ROOT.glob("*/translations/zh/*.json")):
+        for msgid, text in json.loads(path.read_text(encoding="utf-8")).items():
+            seen[msgid][str(path.relative_to(ROOT))] = text
+    divergent = {m: files for m, files in seen.items() if len(set(files.values())) > 1}
+    assert divergent == {}
