@@ -24,7 +24,7 @@ class CompetencyPlugin(LMSPlugin):
         return group
 
     def init_app(self, app) -> None:
-        from competency import tasks
+        from competency import privacy, tasks
         from competency.operations import access
         from competency.demo import register_demo_seeder
         from lms.core.extension_points import NavEntry, identity_linked, registries, statement_stored
@@ -47,6 +47,7 @@ class CompetencyPlugin(LMSPlugin):
         statement_stored.connect(tasks.on_statement_stored, sender=app, weak=False)
         identity_linked.connect(tasks.on_identity_linked, weak=False)
         register_demo_seeder(app)
+        privacy.register(app)
         _init_apprenticeship(app)
 
 

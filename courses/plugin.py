@@ -48,7 +48,7 @@ class CoursesPlugin(LMSPlugin):
         return group
 
     def init_app(self, app) -> None:
-        from courses import demo, panels, setup
+        from courses import demo, panels, privacy, setup
         from lms.core.extension_points import NavEntry, registries
 
         setup.declare_permissions(app)
@@ -57,6 +57,7 @@ class CoursesPlugin(LMSPlugin):
         reg.nav.append(NavEntry("courses_authoring.index", _l("Course authoring"), _is_teacher, order=13))
         reg.demo_seeders.append(demo.seed)
         reg.home_panels.append(panels.home_panel)
+        privacy.register(app)
         delivery = _delivery()
         if delivery is not None and hasattr(delivery, "init_app"):
             delivery.init_app(app)

@@ -1,0 +1,93 @@
+"""Receivers of the core's domain events: describe the evidence from the sender, enqueue a task.
+
+The credit bank never imports the plugins that send these events. A sender is read by the
+attributes its event documents (``user_id``, ``completed_at``, ``rung``...) with ``getattr``;
+what it cannot find stays ``None``. The task gets ids and plain values only.
+"""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def _get(obj, path: str, default=None):
+    for name in path.split("."):
+        if obj is None:
+            return default
+        obj = getattr(obj, name, None)
+    return default if obj is None else obj
+
+
+def _iso(value):
+    return value.isoformat() if hasattr(value, "isoformat") else None
+
+
+def _enqueue(user_id, evidence: dict) -> None:
+    from creditbank.tasks import record_and_evaluate
+
+    if not user_id:
+        return
+    record_and_evaluate.delay(int(user_id), evidence)
+
+
+def on_course_completed(enrolment, **_kw) -> None:
+    """``course_completed``: sender is an Enrolment (``user_id``, ``course.code``, ``completed_at``,
+    ``progress`` as the attendance share, ``final_score`` when the course has one)."""
+    code = _get(enrolment, "course.code")
+    if not code:
+        return
+    _enqueue(_get(enrolment, "user_id"), {
+        "source_kind": "course_completed", "source_ref": f"enrolment:{_get(enrolment, 'id')}",
+        "keys": [f"course:{code}"], "score": _get(enrolment, "final_score"),
+        "attendance": _get(enrolment, "progress"), "achieved_at": _iso(_get(enrolment, "completed_at")),
+        "details": {"course": code, "title": str(_get(enrolment, "course.title_zh", ""))}})
+
+
+def _level_keys(prefix: str, occupation, rung) -> list[str]:
+    if rung is None:
+        return []
+    keys = [f"{prefix}:*:{int(rung)}"]
+    if occupation:
+        keys.append(f"{prefix}:{occupation}:{int(rung)}")
+    return keys
+
+
+def on_level_awarded(attainment, **_kw) -> None:
+    """``level_awarded``: sender is a LevelAttainment (``user_id``, ``rung``, ``awarded_at``,
+    ``framework.occupation.code``)."""
+    rung = _get(attainment, "rung")
+    occupation = _get(attainment, "framework.occupation.code")
+    _enqueue(_get(attainment, "user_id"), {
+        "source_kind": "level_awarded", "source_ref": f"attainment:{_get(attainment, 'id')}",
+        "keys": _level_keys("level", occupation, rung), "rung": rung,
+        "achieved_at": _iso(_get(attainment, "awarded_at")), "details": {"occupation": occupation}})
+
+
+def on_certificate_issued(certificate, **_kw) -> None:
+    """``certificate_issued``: sender is a Certificate (``user_id``, ``attainment.rung``,
+    ``issued_at``, ``verification_code``)."""
+    rung = _get(certificate, "attainment.rung")
+    occupation = _get(certificate, "attainment.framework.occupation.code")
+    _enqueue(_get(certificate, "user_id"), {
+        "source_kind": "certificate_issued", "source_ref": f"certificate:{_get(certificate, 'id')}",
+        "keys": _level_keys("certificate", occupation, rung), "rung": rung,
+        "achieved_at": _iso(_get(certificate, "issued_at")),
+        "details": {"occupation": occupation, "verification_code": _get(certificate, "verification_code")}})
+
+
+def on_identity_linked(user, **_kw) -> None:
+    """``identity_linked``: evidence stored under the linked keys may now be the user's; re-evaluate."""
+    from creditbank.tasks import evaluate
+
+    if getattr(user, "id", None):
+        evaluate.delay(int(user.id))
+
+
+def connect() -> None:
+    from lms.core.extension_points import certificate_issued, course_completed, identity_linked, level_awarded
+
+    course_completed.connect(on_course_completed, weak=False)
+    level_awarded.connect(on_level_awarded, weak=False)
+    certificate_issued.connect(on_certificate_issued, weak=False)
+    identity_linked.connect(on_identity_linked, weak=False)
