@@ -75,13 +75,22 @@ def _int(value):
         return None
 
 
+#: Which outcome kinds each condition applies to: a score and an attendance share are measured on
+#: courses; a rung on levels, abilities and certificates. A source of another kind is not held to
+#: the condition; a source of a measured kind without the measure fails it.
+_SCORED = ("course", "academic_course")
+_RANKED = ("skill_level", "special_ability", "external_certificate")
+
+
 def _qualifies(rule: ConversionRule, ach: Achievement, now: dt.datetime) -> bool:
-    if rule.min_score is not None and (ach.score is None or ach.score < rule.min_score):
+    kind = ach.outcome.kind
+    if rule.min_score is not None and kind in _SCORED and (ach.score is None or ach.score < rule.min_score):
         return False
     rung = ach.rung if ach.rung is not None else ach.outcome.rung
-    if rule.min_rung is not None and (rung is None or rung < rule.min_rung):
+    if rule.min_rung is not None and kind in _RANKED and (rung is None or rung < rule.min_rung):
         return False
-    if rule.min_attendance is not None and (ach.attendance is None or ach.attendance < rule.min_attendance):
+    if rule.min_attendance is not None and kind in _SCORED and (
+            ach.attendance is None or ach.attendance < rule.min_attendance):
         return False
     if rule.validity_years:
         achieved = _parse_time(ach.achieved_at)
