@@ -1,0 +1,193 @@
+"""Applications to recognise outside certificates: hostile uploads, wrong reviewers, one decision."""
+from __future__ import annotations
+
+import io
+import os
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from lms.testing import csrf_token_from, need
+from tests.creditbank.support import PDF, catalogue
+
+
+@pytest.fixture
+def world(create_user, create_org):
+    school = create_org("审核学院", "institution")
+    other = create_org("别的学院", "institution")
+    reviewer = create_user("institution_admin", school, real_name="审核员")
+    stranger = create_user("institution_admin", other, real_name="外校管理员")
+    worker = create_user("learner", school, real_name="李工")
+    peer = create_user("learner", school, real_name="王工")
+    cat = catalogue(reviewer)
+    return school, reviewer, stranger, worker, peer, cat
+
+
+def _apply(client, auth, worker, school, cat, data=PDF, name="cert.pdf"):
+    auth.login(worker)
+    page = client.get("/creditbank/applications/new").get_data(as_text=True)
+    return client.post("/creditbank/applications/new", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token_from(page), "organisation_id": school.id, "target_outcome_id": cat.outside.id,
+        "title": "电工上岗证", "issuer": "应急管理局", "certificate": (io.BytesIO(data), name)})
+
+
+@pytest.mark.parametrize("data,name", [
+    (b"MZ\x90\x00 this is an exe", "cert.pdf"),
+    (b"<svg onload=alert(1)>", "cert.png"),
+    (b"", "cert.pdf"),
+    (PDF + b"0" * (5 * 1024 * 1024), "big.pdf"),
+])
+def test_hostile_files_are_refused(world, client, auth, app, data, name):
+    from creditbank.models import Application
+    from lms.core.db import db
+
+    school, _reviewer, _stranger, worker, _peer, cat = world
+    resp = _apply(client, auth, worker, school, cat, data, name)
+    assert resp.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == 0
+
+
+def test_file_is_stored_under_a_random_name_in_the_upload_dir(world, client, auth, app):
+    from creditbank.models import Application
+    from lms.core.db import db
+
+    school, _reviewer, _stranger, worker, _peer, cat = world
+    resp = _apply(client, auth, worker, school, cat, name="../../etc/passwd<script>.pdf")
+    assert resp.status_code == 302
+    row = db.session.scalars(sa.select(Application)).one()
+    assert "/" not in row.file_path and row.file_path.endswith(".pdf") and row.file_type == "application/pdf"
+    assert "<" not in row.file_name and "/" not in row.file_name
+    path = os.path.join(app.config["LMS_UPLOAD_DIR"], "creditbank", row.file_path)
+    assert open(path, "rb").read() == PDF
+
+
+def test_only_the_institution_reviews_and_decision_credits(world, client, auth):
+    from creditbank.models import Application, LedgerEntry
+    from lms.core.db import db
+
+    school, reviewer, stranger, worker, peer, cat = world
+    assert _apply(client, auth, worker, school, cat).status_code == 302
+    row = db.session.scalars(sa.select(Application)).one()
+    url = f"/creditbank/applications/{row.id}"
+    auth.logout()
+    for intruder in (stranger, peer):  # another institution's admin, another worker: not even visible
+        auth.login(intruder)
+        assert client.get(url).status_code == 404
+        assert client.get(url + "/certificate").status_code == 404
+        auth.logout()
+    auth.login(reviewer)
+    page = client.get(url).get_data(as_text=True)
+    assert client.post(url, data={"csrf_token": csrf_token_from(page), "decision": "approve", "reason": ""}) \
+        .status_code == 400
+    assert client.post(url, data={"csrf_token": csrf_token_from(page), "decision": "approve",
+                                  "reason": "证书真实有效"}).status_code == 302
+    db.session.refresh(row)
+    assert row.status == "approved" and row.reviewed_by_id == reviewer.id
+    entries = db.session.scalars(sa.select(LedgerEntry).where(LedgerEntry.user_id == worker.id)).all()
+    assert [(e.basis, e.credits) for e in entries] == [(f"outcome:{cat.outside.id}", 1.0)]
+    assert entries[0].evidence[0]["source_ref"] == f"application:{row.id}"
+    # Decided once: a second decision is refused.
+    assert client.post(url, data={"csrf_token": csrf_token_from(page), "decision": "reject",
+                                  "reason": "改主意"}).status_code == 403 or row.status == "approved"
+
+
+def test_worker_cannot_decide_own_application(world, create_user):
+    from creditbank.operations import CreditBankError
+    from creditbank.operations.applications import decide, submit_application
+    from lms.core.db import db
+    from lms.organisations.operations import add_membership
+
+    school, _reviewer, _stranger, worker, _peer, cat = world
+    row = submit_application(worker, organisation_id=school.id, target_outcome_id=cat.outside.id, title="x",
+                             file_name="a.pdf", data=PDF)
+    add_membership(worker, school, "institution_admin")
+    db.session.commit()
+    with pytest.raises(CreditBankError):
+        decide(worker, row.id, approve=True, reason="自己批")
+
+
+@pytest.mark.postgres
+def test_twenty_parallel_decisions_have_one_effect(world, app, live_server, test_database_url):
+    need(test_database_url.startswith("postgres"), "needs LMS_TEST_DATABASE_URL=postgresql://...")
+    import http.cookiejar
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from creditbank.models import Achievement, Application
+    from creditbank.operations.applications import submit_application
+    from lms.core.db import db
+    from lms.testing import PASSWORD
+
+    school, reviewer, _stranger, worker, _peer, cat = world
+    row = submit_application(worker, organisation_id=school.id, target_outcome_id=cat.outside.id, title="x",
+                             file_name="a.pdf", data=PDF)
+    db.session.commit()
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **kw):
+            return None
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect)
+
+    def call(url, data=None):
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with opener.open(url, body, timeout=30) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    _status, page = call(live_server.url + "/login")
+    call(live_server.url + "/login", {"login": reviewer.email, "password": PASSWORD,
+                                      "csrf_token": csrf_token_from(page)})
+    url = f"{live_server.url}/creditbank/applications/{row.id}"
+    token = csrf_token_from(call(url)[1])
+    codes = []
+    barrier = threading.Barrier(20)
+
+    def go():
+        barrier.wait()
+        codes.append(call(url, {"csrf_token": token, "decision": "approve", "reason": "有效"})[0])
+
+    threads = [threading.Thread(target=go) for _ in range(20)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert codes.count(302) == 1, codes
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Achievement)
+                             .where(Achievement.source_kind == "application")) == 1
+    assert db.session.get(Application, row.id).status == "approved"
+
+
+@pytest.mark.postgres
+def test_twenty_parallel_evaluations_write_one_entry(world, app, test_database_url):
+    need(test_database_url.startswith("postgres"), "needs LMS_TEST_DATABASE_URL=postgresql://...")
+    from creditbank.models import LedgerEntry
+    from creditbank.tasks import record_and_evaluate
+    from lms.core.db import db
+
+    _school, _reviewer, _stranger, worker, _peer, _cat = world
+    evidence = {"source_kind": "course_completed", "source_ref": "enrolment:1", "keys": ["course:ELEC-101"],
+                "score": 90, "attendance": 1.0}
+    barrier = threading.Barrier(20)
+    errors = []
+
+    def go():
+        with app.app_context():
+            try:
+                barrier.wait()
+                record_and_evaluate.run(worker.id, evidence)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    uid = worker.id
+    threads = [threading.Thread(target=go) for _ in range(20)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors, errors
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LedgerEntry)
+                             .where(LedgerEntry.user_id == uid)) == 1
