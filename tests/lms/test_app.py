@@ -93,11 +93,16 @@ def _imports(package: str) -> set[str]:
 
 
 def test_core_imports_no_plugin():
-    assert not _imports("lms") & {"courses", "competency"}
+    assert not _imports("lms") & {"courses", "competency", "creditbank"}
 
 
 def test_competency_never_imports_courses():
     assert "courses" not in _imports("competency")
+
+
+def test_creditbank_imports_only_lms():
+    assert not _imports("creditbank") & {"courses", "competency", "supervision"}
+    assert not _imports("lms") & {"creditbank"}
 
 
 def test_courses_never_imports_competency():
