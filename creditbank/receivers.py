@@ -85,10 +85,9 @@ def on_identity_linked(user, **_kw) -> None:
 
 
 def connect() -> None:
-    from lms.core.extension_points import certificate_issued, course_completed, level_awarded
+    from lms.core.extension_points import certificate_issued, course_completed, identity_linked, level_awarded
 
     course_completed.connect(on_course_completed, weak=False)
     level_awarded.connect(on_level_awarded, weak=False)
     certificate_issued.connect(on_certificate_issued, weak=False)
-    # identity_linked is not connected: every event above names the user already, so a new link
-    # adds no credit-bank evidence (connecting it made SQLite lock against competency's claim task).
+    identity_linked.connect(on_identity_linked, weak=False)

@@ -99,12 +99,14 @@ def upgrade():
     sa.Column('decision_reason', sa.String(length=1000), nullable=False),
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
     sa.Column('reviewed_at', lms.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('pending_key', sa.String(length=40), nullable=True),
     sa.Column('created_at', lms.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name=op.f('ck_creditbank_applications_status')),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_creditbank_applications_organisation_id_organisations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['reviewed_by_id'], ['users.id'], name=op.f('fk_creditbank_applications_reviewed_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['target_outcome_id'], ['creditbank_outcomes.id'], name=op.f('fk_creditbank_applications_target_outcome_id_creditbank_outcomes')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_creditbank_applications_user_id_users'), ondelete='CASCADE'),
+    sa.UniqueConstraint('pending_key', name=op.f('uq_creditbank_applications_pending_key')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_creditbank_applications'))
     )
     with op.batch_alter_table('creditbank_applications', schema=None) as batch_op:

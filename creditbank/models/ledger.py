@@ -87,7 +87,8 @@ class Application(db.Model):
     """A worker's application to recognise an outcome obtained elsewhere, reviewed by an institution."""
 
     __tablename__ = "creditbank_applications"
-    __table_args__ = (sa.CheckConstraint(f"status IN {APPLICATION_STATUSES!r}", name="status"),)
+    __table_args__ = (sa.CheckConstraint(f"status IN {APPLICATION_STATUSES!r}", name="status"),
+                      sa.UniqueConstraint("pending_key"))
 
     #: Surrogate key.
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,6 +120,9 @@ class Application(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     #: When.
     reviewed_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    #: ``<user id>:<target outcome id>`` while pending, null once decided: one pending application
+    #: per worker and target, however many identical requests arrive at once.
+    pending_key: Mapped[str | None] = mapped_column(sa.String(40))
     #: When submitted.
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -7,6 +7,7 @@ import secrets
 import unicodedata
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -69,15 +70,23 @@ def submit_application(user, *, organisation_id: int, target_outcome_id: int, ti
     if kind is None:
         raise CreditBankError(_("Only PDF, PNG or JPEG files are accepted."), "certificate")
     mime, ext = kind
+    pending_key = f"{user.id}:{outcome.id}"
+    if db.session.scalar(sa.select(Application.id).where(Application.pending_key == pending_key)):
+        raise CreditBankError(_("You already have a pending application for this outcome."), "target_outcome_id")
     stored = secrets.token_hex(16) + ext
+    app_row = Application(user_id=user.id, organisation_id=org.id, target_outcome_id=outcome.id,
+                          title=title[:200], issuer=(issuer or "").strip()[:200], issued_on=issued_on,
+                          file_path=stored, file_name=_clean_name(file_name), file_type=mime, file_size=len(data),
+                          pending_key=pending_key)
+    try:
+        with db.session.begin_nested():
+            db.session.add(app_row)
+    except IntegrityError:  # an identical request won the race
+        raise CreditBankError(_("You already have a pending application for this outcome."),
+                              "target_outcome_id") from None
     path = os.path.join(upload_dir(), stored)
     with open(path, "xb") as fh:
         fh.write(data)
-    app_row = Application(user_id=user.id, organisation_id=org.id, target_outcome_id=outcome.id,
-                          title=title[:200], issuer=(issuer or "").strip()[:200], issued_on=issued_on,
-                          file_path=stored, file_name=_clean_name(file_name), file_type=mime, file_size=len(data))
-    db.session.add(app_row)
-    db.session.flush()
     return app_row
 
 
@@ -96,6 +105,7 @@ def decide(user, application_id: int, *, approve: bool, reason: str) -> Applicat
     done = db.session.execute(sa.update(Application)
                               .where(Application.id == application.id, Application.status == "pending")
                               .values(status=status, decision_reason=reason[:1000], reviewed_by_id=user.id,
+                                      pending_key=None,
                                       reviewed_at=utcnow())
                               .execution_options(synchronize_session=False))
     if done.rowcount != 1:

@@ -90,13 +90,14 @@ def approve_rule(user, rule: ConversionRule) -> ConversionRule:
     The approver must not be the author (four eyes), unless a system administrator."""
     if not can(user, "creditbank.approve"):
         raise CreditBankError(_("You may not approve conversion rules."))
-    if rule.status != "draft":
-        raise CreditBankError(_("Only a draft can be approved."))
     if rule.created_by_id == user.id and not user.is_system_admin:
         raise CreditBankError(_("Someone other than the author must approve the rule."))
-    # Lock the rule's versions so two approvals cannot both win.
+    # Lock the rule's versions so two approvals cannot both win; then re-read the status.
     db.session.execute(sa.select(ConversionRule.id).where(ConversionRule.code == rule.code)
                        .with_for_update()).all()
+    db.session.refresh(rule)
+    if rule.status != "draft":
+        raise CreditBankError(_("Only a draft can be approved."))
     db.session.execute(sa.update(ConversionRule).where(ConversionRule.code == rule.code,
                                                        ConversionRule.status == "approved")
                        .values(status="superseded"))

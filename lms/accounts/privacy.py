@@ -29,6 +29,7 @@ def export(user) -> dict:
 
 def erase(user) -> ErasureReport:
     from lms.accounts.models import ApiToken, LoginFailure
+    from lms.privacy.operations import ERASED
 
     report = ErasureReport("accounts")
     n = db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount
@@ -46,7 +47,7 @@ def erase(user) -> ErasureReport:
     user.id_card_number = None
     user.locale = ""
     user.last_login_at = None
-    user.password_hash = "!erased"
+    user.password_hash = ERASED
     user.is_active_account = False
     user.session_version = (user.session_version or 0) + 1
     user.uuid = uuid.uuid4()  # the old uuid was the platform learner key's name

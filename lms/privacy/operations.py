@@ -13,6 +13,10 @@ from lms.privacy.models import ErasureRequest
 log = logging.getLogger("lms.privacy")
 
 
+#: The password hash of an erased account (no password verifies against it).
+ERASED = "!erased"
+
+
 class PrivacyError(ValueError):
     def __init__(self, message, field: str | None = None):
         super().__init__(str(message))
@@ -34,8 +38,15 @@ def erase_user(admin, user, reason: str) -> ErasureRequest:
     """Run every provider's ``erase`` for ``user`` (plugins first, the account last) and log it.
 
     Only a system administrator may; never their own account. Flushes; the caller commits."""
+    from lms.accounts.models import User
+
     if not getattr(admin, "is_system_admin", False):
         raise PrivacyError(_("Only a system administrator may erase an account."))
+    # Lock the account: parallel confirmations wait here, then see it erased (one effect).
+    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update()).all()
+    db.session.refresh(user)
+    if user.password_hash == ERASED:
+        raise PrivacyError(_("This account was erased already."))
     if admin.id == user.id:
         raise PrivacyError(_("You cannot erase your own account."))
     if user.is_system_admin:

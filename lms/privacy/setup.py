@@ -17,5 +17,7 @@ def init_app(app) -> None:
     reg = registries(app)
     for module in (accounts_privacy, organisations_privacy, records_privacy, xapi_privacy):
         module.register(app)
+    reg.nav.append(NavEntry("privacy.my_data", _l("My personal data"), lambda u: getattr(u, "is_authenticated", False),
+                            order=98))
     reg.nav.append(NavEntry("privacy.erasures", _l("Erasure requests"), lambda u: getattr(u, "is_system_admin", False),
                             order=90, section="admin"))

@@ -48,6 +48,26 @@ def erasures():
     return render_template("privacy/erasures.html", rows=erasure_log())
 
 
+@bp.route("/admin/privacy/find")
+@require_admin
+def find():
+    """Find the account to erase by its id, e-mail address or mobile number."""
+    import sqlalchemy as sa
+    from flask import flash, request
+
+    from lms.accounts.models import User
+
+    q = (request.args.get("q") or "").strip()[:254]
+    clause = sa.or_(sa.func.lower(User.email) == q.lower(), User.mobile == q)
+    if q.isdigit() and len(q) < 10:
+        clause = sa.or_(clause, User.id == int(q))
+    user = db.session.scalars(sa.select(User).where(clause)).first() if q else None
+    if user is None:
+        flash(_l("No such account."), "error")
+        return redirect(url_for("privacy.erasures"))
+    return redirect(url_for("privacy.erase", user_id=user.id))
+
+
 @bp.route("/admin/privacy/erase/<int:user_id>", methods=["GET", "POST"])
 @require_admin
 def erase(user_id: int):

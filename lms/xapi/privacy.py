@@ -57,9 +57,13 @@ def export(user) -> dict:
 
 
 def erase(user) -> ErasureReport:
-    from lms.xapi.models import Agent, Document, Statement, StatementActivity, StatementAgent
+    from lms.xapi.models import Agent, Client, Document, Statement, StatementActivity, StatementAgent
 
     report = ErasureReport("xapi")
+    # Launch credentials are bound to the learner (their authority names the learner's actor).
+    n = db.session.execute(sa.delete(Client).where(Client.user_id == user.id)).rowcount
+    if n:
+        report.removed["xapi_clients"] = n
     agents = _agent_pks(user)
     pks = _statement_pks(agents)
     if pks:

@@ -44,3 +44,79 @@ def completed_enrolment(user, code="ELEC-101", eid=1, score=None, progress=1.0, 
     """A stand-in for the courses plugin's Enrolment, as the ``course_completed`` event carries it."""
     return SimpleNamespace(id=eid, user_id=user.id, course=SimpleNamespace(code=code, title_zh="电工基础"),
                            completed_at=when or dt.datetime.now(dt.timezone.utc), final_score=score, progress=progress)
+
+
+class LiveSession:
+    """A logged-in browser-less session against ``live_server`` (urllib, cookies, no redirects)."""
+
+    def __init__(self, base_url: str):
+        import http.cookiejar
+        import urllib.request
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **kw):
+                return None
+
+        self.base = base_url
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+                                                  NoRedirect)
+
+    def call(self, path: str, data=None, headers=None, body: bytes | None = None) -> tuple[int, str]:
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        if data is not None:
+            body = urllib.parse.urlencode(data).encode()
+        request = urllib.request.Request(self.base + path, data=body, headers=headers or {})
+        try:
+            with self.opener.open(request, timeout=60) as resp:
+                return resp.status, resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode("utf-8", "replace")
+
+    def login(self, user, password: str):
+        from lms.testing import csrf_token_from
+
+        _status, page = self.call("/login")
+        self.call("/login", {"login": user.email, "password": password, "csrf_token": csrf_token_from(page)})
+        return self
+
+    def token(self, path: str) -> str:
+        from lms.testing import csrf_token_from
+
+        return csrf_token_from(self.call(path)[1])
+
+
+def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    """A multipart/form-data body: ``files`` maps a field to ``(filename, bytes)``."""
+    import uuid as _uuid
+
+    boundary = "----cb" + _uuid.uuid4().hex
+    out = []
+    for name, value in fields.items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for name, (filename, data) in files.items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                   f'Content-Type: application/octet-stream\r\n\r\n'.encode() + data + b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out), f"multipart/form-data; boundary={boundary}"
+
+
+def in_parallel(n: int, fn) -> list:
+    """Run ``fn()`` in ``n`` threads released together; return their results."""
+    import threading
+
+    barrier = threading.Barrier(n)
+    results = []
+
+    def go():
+        barrier.wait()
+        results.append(fn())
+
+    threads = [threading.Thread(target=go) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

@@ -110,55 +110,47 @@ def test_worker_cannot_decide_own_application(world, create_user):
 @pytest.mark.postgres
 def test_twenty_parallel_decisions_have_one_effect(world, app, live_server, test_database_url):
     need(test_database_url.startswith("postgres"), "needs LMS_TEST_DATABASE_URL=postgresql://...")
-    import http.cookiejar
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
     from creditbank.models import Achievement, Application
     from creditbank.operations.applications import submit_application
     from lms.core.db import db
     from lms.testing import PASSWORD
+    from tests.creditbank.support import LiveSession, in_parallel
 
     school, reviewer, _stranger, worker, _peer, cat = world
     row = submit_application(worker, organisation_id=school.id, target_outcome_id=cat.outside.id, title="x",
                              file_name="a.pdf", data=PDF)
     db.session.commit()
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *a, **kw):
-            return None
-
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect)
-
-    def call(url, data=None):
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        try:
-            with opener.open(url, body, timeout=30) as resp:
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    _status, page = call(live_server.url + "/login")
-    call(live_server.url + "/login", {"login": reviewer.email, "password": PASSWORD,
-                                      "csrf_token": csrf_token_from(page)})
-    url = f"{live_server.url}/creditbank/applications/{row.id}"
-    token = csrf_token_from(call(url)[1])
-    codes = []
-    barrier = threading.Barrier(20)
-
-    def go():
-        barrier.wait()
-        codes.append(call(url, {"csrf_token": token, "decision": "approve", "reason": "有效"})[0])
-
-    threads = [threading.Thread(target=go) for _ in range(20)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    s = LiveSession(live_server.url).login(reviewer, PASSWORD)
+    path = f"/creditbank/applications/{row.id}"
+    token = s.token(path)
+    codes = in_parallel(20, lambda: s.call(path, {"csrf_token": token, "decision": "approve", "reason": "有效"})[0])
     assert codes.count(302) == 1, codes
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Achievement)
                              .where(Achievement.source_kind == "application")) == 1
     assert db.session.get(Application, row.id).status == "approved"
+
+
+@pytest.mark.postgres
+def test_twenty_parallel_identical_applications_make_one(world, app, live_server, test_database_url):
+    need(test_database_url.startswith("postgres"), "needs LMS_TEST_DATABASE_URL=postgresql://...")
+    from creditbank.models import Application
+    from lms.core.db import db
+    from lms.testing import PASSWORD
+    from tests.creditbank.support import LiveSession, in_parallel, multipart
+
+    school, _reviewer, _stranger, worker, _peer, cat = world
+    s = LiveSession(live_server.url).login(worker, PASSWORD)
+    token = s.token("/creditbank/applications/new")
+    body, ctype = multipart({"csrf_token": token, "organisation_id": school.id, "target_outcome_id": cat.outside.id,
+                             "title": "电工上岗证"}, {"certificate": ("c.pdf", PDF)})
+    codes = in_parallel(20, lambda: s.call("/creditbank/applications/new", body=body,
+                                           headers={"Content-Type": ctype})[0])
+    assert codes.count(302) == 1, codes
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == 1
+    files = os.listdir(os.path.join(app.config["LMS_UPLOAD_DIR"], "creditbank"))
+    assert db.session.scalars(sa.select(Application.file_path)).one() in files
 
 
 @pytest.mark.postgres
