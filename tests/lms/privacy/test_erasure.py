@@ -149,3 +149,52 @@ def test_only_system_admins_erase(worker_world, client, auth):
     assert client.get(f"/admin/privacy/erase/{worker.id}").status_code == 403
     assert client.post(f"/admin/privacy/erase/{worker.id}", data={"reason": "x", "confirm_login": str(worker.id)}) \
         .status_code in (400, 403)
+
+
+@pytest.mark.postgres
+def test_twenty_parallel_erasure_confirmations_erase_once(worker_world, create_user, live_server, test_database_url):
+    from lms.testing import PASSWORD, need
+    from tests.creditbank.support import LiveSession, in_parallel
+
+    need(test_database_url.startswith("postgres"), "needs LMS_TEST_DATABASE_URL=postgresql://...")
+    from lms.core.db import db
+    from lms.privacy.models import ErasureRequest
+
+    _world, worker = worker_world
+    admin = create_user(admin=True)
+    s = LiveSession(live_server.url).login(admin, PASSWORD)
+    path = f"/admin/privacy/erase/{worker.id}"
+    token = s.token(path)
+    codes = in_parallel(20, lambda: s.call(path, {"csrf_token": token, "reason": "本人申请",
+                                                  "confirm_login": str(worker.id)})[0])
+    assert codes.count(302) == 1, codes
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ErasureRequest)) == 1
+
+
+def test_erased_account_cannot_log_in_and_export_is_empty_of_identity(worker_world, create_user, client, auth):
+    from lms.core.db import db
+    from lms.privacy.operations import PrivacyError, erase_user, export_user
+
+    _world, worker = worker_world
+    admin = create_user(admin=True)
+    erase_user(admin, worker, "申请")
+    db.session.commit()
+    auth.login("erase.me@example.com")
+    assert client.get("/account/privacy").status_code == 302  # not logged in: sent to the login page
+    data = export_user(worker)
+    assert data["providers"]["accounts"]["profile"]["email"] is None
+    assert data["providers"]["xapi"]["statements"] == []
+    with pytest.raises(PrivacyError):
+        erase_user(admin, worker, "again")
+    with pytest.raises(PrivacyError):
+        erase_user(admin, admin, "self")
+
+
+def test_admin_finds_the_account_to_erase(worker_world, create_user, client, auth):
+    _world, worker = worker_world
+    auth.login(create_user(admin=True))
+    resp = client.get("/admin/privacy/find?q=ERASE.ME@example.com")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/admin/privacy/erase/{worker.id}")
+    assert client.get("/admin/privacy/find?q=nobody%27%20OR%201=1").status_code == 302
+    assert client.get("/admin/privacy").status_code == 200
