@@ -45,7 +45,7 @@ class CreditBankPlugin(LMSPlugin):
         reg.nav.append(NavEntry("creditbank.rules", _l("Credit rules"), order=31))
         reg.nav.append(NavEntry("creditbank.admin", _l("Credit bank"), _manager, order=62, section="admin"))
         privacy.register(app)
-        receivers.connect()
+        receivers.connect(app)
 
 
 plugin = CreditBankPlugin()

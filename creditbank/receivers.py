@@ -76,16 +76,27 @@ def on_certificate_issued(certificate, **_kw) -> None:
         "details": {"occupation": occupation, "verification_code": _get(certificate, "verification_code")}})
 
 
-def on_identity_linked(user, **_kw) -> None:
-    """``identity_linked``: evidence stored under the linked keys may now be the user's; re-evaluate."""
-    from creditbank.tasks import evaluate
+def on_identity_linked(user, keys=(), **_kw) -> None:
+    """``identity_linked``: statements stored under the linked keys are the user's now."""
+    from creditbank.tasks import process_linked_keys
 
     if getattr(user, "id", None):
-        evaluate.delay(int(user.id))
+        process_linked_keys.delay(int(user.id), [str(k) for k in keys or ()])
 
 
-def connect() -> None:
-    from lms.core.extension_points import certificate_issued, course_completed, identity_linked, level_awarded
+def on_statement_stored(sender, statement_ids=(), **_kw) -> None:
+    """``statement_stored``: completed / passed activities may be outcomes (``activity:<IRI>``)."""
+    from creditbank.tasks import process_statements
+
+    if statement_ids:
+        process_statements.delay([str(i) for i in statement_ids])
+
+
+def connect(app) -> None:
+    from lms.core.extension_points import (certificate_issued, course_completed, identity_linked, level_awarded,
+                                           statement_stored)
+
+    statement_stored.connect(on_statement_stored, sender=app, weak=False)
 
     course_completed.connect(on_course_completed, weak=False)
     level_awarded.connect(on_level_awarded, weak=False)

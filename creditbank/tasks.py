@@ -39,3 +39,39 @@ def evaluate(user_id: int) -> int:
         db.session.rollback()
         raise
     return len(written)
+
+
+def _record_all(pairs) -> int:
+    from creditbank.operations.evaluation import evaluate_user, record_evidence
+
+    users = []
+    try:
+        for user_id, evidence in pairs:
+            record_evidence(user_id, evidence)
+            users.append(user_id)
+        written = sum(len(evaluate_user(u)) for u in dict.fromkeys(users))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return written
+
+
+@shared_task(name="creditbank.process_statements")
+def process_statements(statement_ids: list[str]) -> int:
+    """Record the outcomes that newly stored statements achieve (``activity:<IRI>`` keys)."""
+    from creditbank.facts import evidence_of_statements
+
+    return _record_all(evidence_of_statements(statement_ids))
+
+
+@shared_task(name="creditbank.process_linked_keys")
+def process_linked_keys(user_id: int, keys: list[str]) -> int:
+    """After an identity link: the statements stored under those keys, then a re-evaluation."""
+    from creditbank.facts import evidence_of_statements
+    from lms.records.facts import statement_ids_of_keys
+
+    pairs = evidence_of_statements(statement_ids_of_keys(list(keys or []))) if keys else []
+    if not pairs:
+        return evaluate(user_id)
+    return _record_all(pairs)

@@ -50,7 +50,9 @@ class Outcome(db.Model):
     """A learning outcome of the catalogue, with its credit value.
 
     ``match_key`` ties the outcome to evidence arriving by domain events: ``course:<course code>``,
-    ``level:<occupation code or *>:<rung>``, ``certificate:<occupation code or *>:<rung>``; outcomes
+    ``level:<occupation code or *>:<rung>``, ``certificate:<occupation code or *>:<rung>`` (domain
+    events), ``activity:<IRI>`` (a completed or passed activity, from statements, see
+    :mod:`creditbank.facts`); outcomes
     without a key (certificates of other bodies, academic courses) are reached by applications
     and by conversion rules.
     """

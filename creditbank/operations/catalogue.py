@@ -12,7 +12,7 @@ from lms.core.db import db
 from lms.core.permissions import can
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$")
-_MATCH = re.compile(r"^(course:[^\s:]{1,80}|(level|certificate):[^\s:]{1,40}:[0-7])$")
+_MATCH = re.compile(r"^(course:[^\s:]{1,80}|(level|certificate):[^\s:]{1,40}:[0-7]|activity:https?://\S{3,180})$")
 
 
 def require_manager(user) -> None:
@@ -62,8 +62,8 @@ def create_outcome(user, *, code: str, kind: str, title_zh: str, title_en: str =
         raise CreditBankError(_("Unknown kind of outcome."), "kind")
     match_key = (match_key or "").strip()
     if match_key and not _MATCH.match(match_key):
-        raise CreditBankError(_("Write course:<code>, level:<occupation or *>:<rung> or "
-                                "certificate:<occupation or *>:<rung>."), "match_key")
+        raise CreditBankError(_("Write course:<code>, level:<occupation or *>:<rung>, "
+                                "certificate:<occupation or *>:<rung> or activity:<IRI>."), "match_key")
     try:
         credit_value = float(credit_value or 0)
     except (TypeError, ValueError):
