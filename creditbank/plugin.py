@@ -34,7 +34,14 @@ class CreditBankPlugin(LMSPlugin):
         return group
 
     def init_app(self, app) -> None:
+        import os
+
         from creditbank import privacy, receivers
+        from creditbank.operations.applications import DEFAULT_MAX_BYTES
+
+        # Largest certificate file a worker may upload (bytes); environment or instance/config.py.
+        app.config.setdefault("LMS_CREDITBANK_MAX_UPLOAD",
+                              int(os.environ.get("LMS_CREDITBANK_MAX_UPLOAD") or DEFAULT_MAX_BYTES))
         from lms.core.extension_points import NavEntry, registries
         from lms.core.permissions import declare
 

@@ -112,7 +112,10 @@ def in_parallel(n: int, fn) -> list:
 
     def go():
         barrier.wait()
-        results.append(fn())
+        try:
+            results.append(fn())
+        except Exception as exc:  # reported in the results, so a test sees it
+            results.append(exc)
 
     threads = [threading.Thread(target=go) for _ in range(n)]
     for t in threads:
