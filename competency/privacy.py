@@ -36,4 +36,5 @@ def erase(user) -> ErasureReport:
 
 
 def register(app) -> None:
-    registries(app).privacy_providers["competency"] = PrivacyProvider("competency", _l("Competency"), export, erase)
+    registries(app).privacy_providers["competency"] = PrivacyProvider(
+        "competency", _l("Competency and skill levels"), export, erase)

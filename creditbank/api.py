@@ -1,18 +1,13 @@
-"""JSON API of the credit bank (``/api/creditbank``): public rules; a worker's own ledger."""
+"""JSON API of the credit bank (``/api/creditbank``): a worker's own ledger. (The public rules are
+downloadable as JSON at ``/creditbank/rules.json``.)"""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
 from creditbank.operations.evaluation import balances, ledger
-from creditbank.operations.rules import public_rules, rule_as_dict
 from lms.core.permissions import acting_user, require
 
 api_bp = Blueprint("creditbank_api", __name__, url_prefix="/api/creditbank")
-
-
-@api_bp.get("/rules")
-def rules():
-    return jsonify({"rules": [rule_as_dict(r) for r in public_rules()]})
 
 
 def ledger_as_dict(user_id: int) -> dict:

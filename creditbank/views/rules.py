@@ -28,17 +28,17 @@ def rules():
                            may_approve=can(user, "creditbank.approve"))
 
 
-@bp.route("/rules.csv")
-def rules_csv():
-    return Response("\ufeff" + ops.rules_csv(ops.public_rules()), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=creditbank-rules.csv"})
-
-
-@bp.route("/rules.json")
-def rules_json():
-    body = json.dumps({"rules": [ops.rule_as_dict(r) for r in ops.public_rules()]}, ensure_ascii=False, indent=1)
-    return Response(body, mimetype="application/json",
-                    headers={"Content-Disposition": "attachment; filename=creditbank-rules.json"})
+@bp.route("/rules.<fmt>")
+def rules_export(fmt: str):
+    """Public: the approved and superseded versions as CSV (formula-safe cells) or JSON."""
+    if fmt == "csv":
+        return Response("\ufeff" + ops.rules_csv(ops.public_rules()), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=creditbank-rules.csv"})
+    if fmt == "json":
+        body = json.dumps({"rules": [ops.rule_as_dict(r) for r in ops.public_rules()]}, ensure_ascii=False, indent=1)
+        return Response(body, mimetype="application/json",
+                        headers={"Content-Disposition": "attachment; filename=creditbank-rules.json"})
+    abort(404)
 
 
 def _rule_form(base: ConversionRule | None = None) -> RuleForm:

@@ -164,7 +164,8 @@ def test_rules_export_csv_is_formula_safe_and_json_public(people, client):
             assert not value.startswith(("=", "+", "-", "@"))
     body = client.get("/creditbank/rules.json").get_json()
     assert body["rules"][0]["code"] == "R-CSV" and body["rules"][0]["sources"] == ["CB-X"]
-    assert client.get("/api/creditbank/rules").get_json()["rules"][0]["version"] == 1
+    assert body["rules"][0]["version"] == 1
+    assert client.get("/creditbank/rules.xml").status_code == 404
 
 
 def test_drafts_are_not_public(people, client):

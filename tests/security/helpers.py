@@ -29,6 +29,9 @@ PUBLIC = {
     "competency.credential_status": "verifiable credential status list",
     "competency.issuer": "issuer profile of the credentials",
     "competency.issuer_jwks": "issuer public keys",
+    "creditbank.catalogue": "the credit bank's outcome catalogue is public",
+    "creditbank.rules": "conversion rules are public (approved versions only)",
+    "creditbank.rules_export": "the public rules as CSV / JSON",
 }
 
 #: The LRS authenticates with HTTP Basic itself (401 with a JSON error), for every method.
