@@ -16,7 +16,9 @@ def ledger_as_dict(user_id: int) -> dict:
         "entries": [{"id": e.id, "basis": e.basis, "rule": e.rule.code if e.rule else None,
                      "rule_version": e.rule_version, "outcome": e.outcome.code if e.outcome else None,
                      "credit_type": e.credit_type.code if e.credit_type else None, "credits": e.credits,
-                     "evidence": e.evidence, "created_at": e.created_at.isoformat()} for e in ledger(user_id)],
+                     "evidence": e.evidence, "created_at": e.created_at.isoformat(),
+                     "reversed_at": e.reversed_at.isoformat() if e.reversed_at else None,
+                     "reversal_reason": e.reversal_reason} for e in ledger(user_id)],
     }
 
 

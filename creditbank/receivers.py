@@ -84,17 +84,35 @@ def on_identity_linked(user, keys=(), **_kw) -> None:
         process_linked_keys.delay(int(user.id), [str(k) for k in keys or ()])
 
 
-def on_statement_stored(sender, statement_ids=(), **_kw) -> None:
-    """``statement_stored``: completed / passed activities may be outcomes (``activity:<IRI>``)."""
-    from creditbank.tasks import process_statements
+def on_statement_stored(sender, statement_ids=(), voided_ids=(), **_kw) -> None:
+    """``statement_stored``: completed / passed activities may be outcomes (``activity:<IRI>``);
+    voided statements withdraw what they proved."""
+    from creditbank.tasks import process_statements, withdraw
 
     if statement_ids:
         process_statements.delay([str(i) for i in statement_ids])
+    if voided_ids:
+        withdraw.delay("statement", [f"statement:{i}" for i in voided_ids], "statement voided")
+
+
+def on_level_retracted(attainment, reason="", **_kw) -> None:
+    """``level_retracted``: the level lost its basis; its credits are reversed."""
+    from creditbank.tasks import withdraw
+
+    withdraw.delay("level_awarded", [f"attainment:{_get(attainment, 'id')}"], str(reason or "level retracted"))
+
+
+def on_certificate_revoked(certificate, reason="", **_kw) -> None:
+    """``certificate_revoked``: the certificate's credits are reversed."""
+    from creditbank.tasks import withdraw
+
+    withdraw.delay("certificate_issued", [f"certificate:{_get(certificate, 'id')}"],
+                   str(reason or "certificate revoked"))
 
 
 def connect(app) -> None:
-    from lms.core.extension_points import (certificate_issued, course_completed, identity_linked, level_awarded,
-                                           statement_stored)
+    from lms.core.extension_points import (certificate_issued, certificate_revoked, course_completed,
+                                           identity_linked, level_awarded, level_retracted, statement_stored)
 
     statement_stored.connect(on_statement_stored, sender=app, weak=False)
 
@@ -102,3 +120,5 @@ def connect(app) -> None:
     level_awarded.connect(on_level_awarded, weak=False)
     certificate_issued.connect(on_certificate_issued, weak=False)
     identity_linked.connect(on_identity_linked, weak=False)
+    level_retracted.connect(on_level_retracted, weak=False)
+    certificate_revoked.connect(on_certificate_revoked, weak=False)

@@ -75,3 +75,17 @@ def process_linked_keys(user_id: int, keys: list[str]) -> int:
     if not pairs:
         return evaluate(user_id)
     return _record_all(pairs)
+
+
+@shared_task(name="creditbank.withdraw")
+def withdraw(source_kind: str, source_refs: list[str], reason: str) -> int:
+    """Withdraw the achievements of sources that lost their basis; reverse their credits."""
+    from creditbank.operations.evaluation import withdraw_evidence
+
+    try:
+        reversed_rows = withdraw_evidence(source_kind, source_refs, reason)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return len(reversed_rows)

@@ -36,6 +36,10 @@ class Achievement(db.Model):
     achieved_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
     #: What the source said (title, institution, occupation...), frozen.
     details: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: When its source lost its basis (level retracted, certificate revoked, statement voided).
+    withdrawn_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    #: Why.
+    withdrawn_reason: Mapped[str] = mapped_column(sa.String(300), default="")
 
     outcome = relationship("Outcome")
 
@@ -77,6 +81,11 @@ class LedgerEntry(db.Model):
     slot: Mapped[int] = mapped_column(default=1)
     #: When it was written.
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When it was reversed because its evidence was withdrawn (the row stays, for the record;
+    #: balances leave it out; its slot and evidence key are released).
+    reversed_at: Mapped[object | None] = mapped_column(UTCDateTime())
+    #: Why.
+    reversal_reason: Mapped[str] = mapped_column(sa.String(300), default="")
 
     rule = relationship("ConversionRule")
     outcome = relationship("Outcome")

@@ -58,6 +58,11 @@ def record_evidence(user_id: int, evidence: dict) -> list[Achievement]:
                           details=dict(evidence.get("details") or {}))
         if _insert(row):
             made.append(row)
+        else:  # known already: a source that comes back (a level awarded again) is reinstated
+            db.session.execute(sa.update(Achievement).where(
+                Achievement.user_id == user_id, Achievement.outcome_id == outcome.id,
+                Achievement.source_kind == row.source_kind, Achievement.source_ref == row.source_ref,
+                Achievement.withdrawn_at.is_not(None)).values(withdrawn_at=None, withdrawn_reason=""))
     return made
 
 
@@ -111,11 +116,12 @@ def _evidence(achievements) -> tuple[list[dict], str]:
 
 def _credit(user_id: int, basis: str, max_count: int, evidence_key: str, **values) -> LedgerEntry | None:
     """Write one ledger entry unless this evidence is credited already or the basis is full."""
-    existing = db.session.scalars(sa.select(LedgerEntry.evidence_key).where(
-        LedgerEntry.user_id == user_id, LedgerEntry.basis == basis)).all()
-    if evidence_key in existing:
+    active = db.session.execute(sa.select(LedgerEntry.evidence_key, LedgerEntry.slot).where(
+        LedgerEntry.user_id == user_id, LedgerEntry.basis == basis, LedgerEntry.reversed_at.is_(None))).all()
+    if evidence_key in {key for key, _slot in active}:
         return None
-    for slot in range(len(existing) + 1, max_count + 1):
+    taken = {slot for _key, slot in active}
+    for slot in (n for n in range(1, max_count + 1) if n not in taken):
         row = LedgerEntry(user_id=user_id, basis=basis, evidence_key=evidence_key, slot=slot, **values)
         if _insert(row):
             return row
@@ -129,9 +135,13 @@ def _credit(user_id: int, basis: str, max_count: int, evidence_key: str, **value
 
 def _grant_outcome(user_id: int, outcome: Outcome, source_ref: str, basis_evidence: list[Achievement]) -> None:
     best_rung = max((a.rung for a in basis_evidence if a.rung is not None), default=None)
-    _insert(Achievement(user_id=user_id, outcome_id=outcome.id, source_kind="rule", source_ref=source_ref[:200],
-                        rung=outcome.rung if outcome.rung is not None else best_rung, achieved_at=utcnow(),
-                        details={}))
+    if not _insert(Achievement(user_id=user_id, outcome_id=outcome.id, source_kind="rule",
+                               source_ref=source_ref[:200], rung=outcome.rung if outcome.rung is not None else best_rung,
+                               achieved_at=utcnow(), details={})):
+        # Granted before, withdrawn since, and now justified again.
+        db.session.execute(sa.update(Achievement).where(
+            Achievement.user_id == user_id, Achievement.outcome_id == outcome.id, Achievement.source_kind == "rule",
+            Achievement.source_ref == source_ref[:200]).values(withdrawn_at=None, withdrawn_reason=""))
 
 
 def evaluate_user(user_id: int, now: dt.datetime | None = None) -> list[LedgerEntry]:
@@ -142,7 +152,8 @@ def evaluate_user(user_id: int, now: dt.datetime | None = None) -> list[LedgerEn
     written: list[LedgerEntry] = []
     rules = effective_rules(now.date())
     for _round in range(MAX_ROUNDS):
-        achievements = db.session.scalars(sa.select(Achievement).where(Achievement.user_id == user_id)
+        achievements = db.session.scalars(sa.select(Achievement).where(Achievement.user_id == user_id,
+                                                                       Achievement.withdrawn_at.is_(None))
                                           .order_by(Achievement.achieved_at, Achievement.id)).all()
         before = len(written)
         n_achievements = len(achievements)
@@ -174,7 +185,7 @@ def evaluate_user(user_id: int, now: dt.datetime | None = None) -> list[LedgerEn
                 target = rule.target_outcome
                 row = _credit(user_id, f"rule:{rule.code}", rule.max_count, key, rule_id=rule.id,
                               rule_version=rule.version, outcome_id=target.id if target else None,
-                              credit_type_id=(rule.credit_type_id if rule.credits else target.credit_type_id),
+                              credit_type_id=rule.credit_type_id if rule.credits else None,
                               credits=(rule.credits if rule.credits else 0.0), evidence=evidence)
                 if row is not None:
                     written.append(row)
@@ -182,7 +193,7 @@ def evaluate_user(user_id: int, now: dt.datetime | None = None) -> list[LedgerEn
                         _grant_outcome(user_id, target, f"rule:{rule.code}/v{rule.version}/{key}", combo)
         db.session.flush()
         new_count = db.session.scalar(sa.select(sa.func.count()).select_from(Achievement)
-                                      .where(Achievement.user_id == user_id))
+                                      .where(Achievement.user_id == user_id, Achievement.withdrawn_at.is_(None)))
         if len(written) == before and new_count == n_achievements:
             break
     return written
@@ -194,7 +205,7 @@ def balances(user_id: int) -> list[dict]:
 
     rows = db.session.execute(sa.select(CreditType, sa.func.sum(LedgerEntry.credits))
                               .join(LedgerEntry, LedgerEntry.credit_type_id == CreditType.id)
-                              .where(LedgerEntry.user_id == user_id)
+                              .where(LedgerEntry.user_id == user_id, LedgerEntry.reversed_at.is_(None))
                               .group_by(CreditType.id).order_by(CreditType.code)).all()
     return [{"credit_type": ct, "credits": float(total or 0)} for ct, total in rows]
 
@@ -202,3 +213,42 @@ def balances(user_id: int) -> list[dict]:
 def ledger(user_id: int) -> list[LedgerEntry]:
     return list(db.session.scalars(sa.select(LedgerEntry).where(LedgerEntry.user_id == user_id)
                                    .order_by(LedgerEntry.created_at, LedgerEntry.id)))
+
+
+def withdraw_evidence(source_kind: str, source_refs, reason: str) -> list[LedgerEntry]:
+    """The sources lost their basis (a level retracted, a certificate revoked, a statement voided):
+    withdraw the achievements they proved, reverse the ledger entries that cited them (and what a
+    rule granted from them, transitively), then re-evaluate the workers concerned."""
+    refs = [str(r)[:200] for r in source_refs or ()]
+    if not refs:
+        return []
+    now = utcnow()
+    pending = [(source_kind, ref) for ref in refs]
+    reversed_rows: list[LedgerEntry] = []
+    users: set[int] = set()
+    while pending:
+        kind, ref = pending.pop()
+        withdrawn = db.session.scalars(sa.select(Achievement).where(
+            Achievement.source_kind == kind, Achievement.source_ref == ref,
+            Achievement.withdrawn_at.is_(None))).all()
+        for ach in withdrawn:
+            ach.withdrawn_at = now
+            ach.withdrawn_reason = (reason or "")[:300]
+            users.add(ach.user_id)
+            entries = db.session.scalars(sa.select(LedgerEntry).where(
+                LedgerEntry.user_id == ach.user_id, LedgerEntry.reversed_at.is_(None))).all()
+            for entry in entries:
+                if not any(item.get("achievement_id") == ach.id for item in entry.evidence or ()):
+                    continue
+                if entry.rule is not None and entry.outcome_id is not None:
+                    pending.append(("rule", f"rule:{entry.rule.code}/v{entry.rule_version}/{entry.evidence_key}"[:200]))
+                entry.reversed_at = now
+                entry.reversal_reason = (reason or "")[:300]
+                # Release the slot and the evidence key (unique per basis) for later evidence.
+                entry.slot = -entry.id
+                entry.evidence_key = f"reversed:{entry.id}"
+                reversed_rows.append(entry)
+        db.session.flush()
+    for user_id in sorted(users):
+        evaluate_user(user_id)
+    return reversed_rows
