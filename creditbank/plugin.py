@@ -36,7 +36,7 @@ class CreditBankPlugin(LMSPlugin):
     def init_app(self, app) -> None:
         import os
 
-        from creditbank import privacy, receivers
+        from creditbank import demo, privacy, receivers
         from creditbank.operations.applications import DEFAULT_MAX_BYTES
 
         # Largest certificate file a worker may upload (bytes); environment or instance/config.py.
@@ -51,6 +51,7 @@ class CreditBankPlugin(LMSPlugin):
         reg.nav.append(NavEntry("creditbank.my_ledger", _l("My credits"), _logged_in, order=30))
         reg.nav.append(NavEntry("creditbank.rules", _l("Credit rules"), order=31))
         reg.nav.append(NavEntry("creditbank.admin", _l("Credit bank"), _manager, order=62, section="admin"))
+        reg.demo_seeders.append(demo.seed)
         privacy.register(app)
         receivers.connect(app)
 
