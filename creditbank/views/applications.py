@@ -82,6 +82,10 @@ def application(application_id: int):
 @bp.route("/applications/<int:application_id>/certificate")
 @require()
 def application_file(application_id: int):
+    import os
+
     row = _visible_or_404(application_id)
+    if not row.file_path or not os.path.isfile(ops.file_path(row)):
+        abort(404)
     return send_file(ops.file_path(row), mimetype=row.file_type, as_attachment=True,
                      download_name=row.file_name or "certificate")

@@ -183,3 +183,20 @@ def test_twenty_parallel_evaluations_write_one_entry(world, app, test_database_u
     assert not errors, errors
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LedgerEntry)
                              .where(LedgerEntry.user_id == uid)) == 1
+
+
+def test_owner_and_reviewer_download_the_certificate_as_an_attachment(world, client, auth, app):
+    from creditbank.models import Application
+    from lms.core.db import db
+
+    school, reviewer, _stranger, worker, _peer, cat = world
+    assert _apply(client, auth, worker, school, cat).status_code == 302
+    row = db.session.scalars(sa.select(Application)).one()
+    url = f"/creditbank/applications/{row.id}/certificate"
+    resp = client.get(url)
+    assert resp.status_code == 200 and resp.data == PDF and "attachment" in resp.headers["Content-Disposition"]
+    auth.logout()
+    auth.login(reviewer)
+    assert client.get(url).status_code == 200
+    os.remove(os.path.join(app.config["LMS_UPLOAD_DIR"], "creditbank", row.file_path))
+    assert client.get(url).status_code == 404
