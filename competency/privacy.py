@@ -2,8 +2,11 @@
 qualifications, notifications, apprenticeships.
 
 Apprenticeship records are subsidy records (paid per apprentice per year): they are kept under the
-``subsidy_evidence`` retention rule; everything else about the learner is deleted."""
+``subsidy_evidence`` retention rule for the configured years after the apprenticeship ended (a
+mentor named on them stays named); everything else about the learner is deleted."""
 from __future__ import annotations
+
+import datetime as dt
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -24,12 +27,20 @@ def erase(user) -> ErasureReport:
     keep = {}
     apprentices = db.metadata.tables.get("competency_apprentices")
     if apprentices is not None:
-        clause = apprentices.c.user_id == user.id
-        n = db.session.scalar(sa.select(sa.func.count()).select_from(apprentices).where(clause))
-        if n:
-            keep["competency_apprentices"] = clause
-            report.retained.append(RetainedData("competency_apprentices", "subsidy_evidence", n,
-                                                str(retention.years("subsidy_evidence")) + " years"))
+        ended = sa.func.coalesce(apprentices.c.left_on, apprentices.c.contract_end)
+        clause = (apprentices.c.user_id == user.id) & (ended >= retention.cutoff("subsidy_evidence").date())
+        for (end,) in db.session.execute(sa.select(ended).where(clause)):
+            if isinstance(end, str):  # SQLite returns the coalesced date as text
+                end = dt.date.fromisoformat(end)
+            report.retained.append(RetainedData(
+                "competency_apprentices", "subsidy_evidence", 1,
+                retention.until("subsidy_evidence", dt.datetime.combine(end, dt.time(), dt.timezone.utc))))
+        keep["competency_apprentices"] = clause
+        # A mentor's name on an apprentice's record is part of the subsidy record as well.
+        mentored = db.session.scalar(sa.select(sa.func.count()).select_from(apprentices).where(
+            sa.or_(apprentices.c.enterprise_mentor_id == user.id, apprentices.c.school_mentor_id == user.id)))
+        if mentored:
+            report.retained.append(RetainedData("competency_apprentices (mentor)", "subsidy_evidence", mentored))
     keys, hashes = learner_keys(user)
     erase_tables("competency_", user, keys, hashes, report, keep=keep)
     return report

@@ -198,3 +198,34 @@ def test_admin_finds_the_account_to_erase(worker_world, create_user, client, aut
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/admin/privacy/erase/{worker.id}")
     assert client.get("/admin/privacy/find?q=nobody%27%20OR%201=1").status_code == 302
     assert client.get("/admin/privacy").status_code == 200
+
+
+def test_apprenticeship_record_is_kept_under_subsidy_evidence_and_the_rest_erased(app, create_org, create_user):
+    import datetime as dt
+
+    from competency.apprenticeship import operations as ops
+    from lms.core.db import db
+    from lms.privacy.operations import erase_user
+
+    ent = create_org("华东电气", "enterprise")
+    school = create_org("江南技师学院", "institution")
+    boss = create_user("enterprise_admin", ent)
+    mentor = create_user("mentor", ent)
+    teacher = create_user("teacher", school)
+    apprentice = create_user("learner", ent, real_name=NAME, login="erase.me@example.com")
+    programme, _w = ops.create_programme(boss, title="电工学徒班", enterprise=ent, school=school,
+                                         occupation_code="6-31-01-03", target_rung=2, duration_months=12,
+                                         hours_per_year=600, online_hours_per_year=150)
+    start = dt.date.today() - dt.timedelta(days=30)
+    cohort = ops.create_cohort(boss, programme, name="春季班", start_date=start)
+    ops.add_apprentice(boss, cohort, user=apprentice, enterprise_mentor=mentor, school_mentor=teacher,
+                       contract_start=start, contract_end=start + dt.timedelta(days=365), today=start)
+    db.session.commit()
+    identifying = _identifying(apprentice)
+    row = erase_user(create_user(admin=True), apprentice, "申请")
+    db.session.commit()
+    kept = [k for r in row.reports for k in r["retained"]]
+    assert [(k["what"], k["rule"]) for k in kept] == [("competency_apprentices", "subsidy_evidence")]
+    assert kept[0]["until"] > dt.date.today().isoformat()
+    leftovers = _walk(apprentice.id, identifying, {"privacy_erasure_requests", "competency_apprentices"})
+    assert [f for f in leftovers if not (f[0] == "users" and f[1] == "id")] == []
