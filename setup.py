@@ -2,6 +2,6 @@
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages(include=["lms*", "courses*", "competency*", "supervision*"]) + ["lms_templates"],
+    packages=find_packages(include=["lms*", "courses*", "competency*", "supervision*", "creditbank*"]) + ["lms_templates"],
     package_dir={"lms_templates": "templates"},
 )

@@ -25,7 +25,7 @@ class CompetencyPlugin(LMSPlugin):
         return group
 
     def init_app(self, app) -> None:
-        from competency import tasks
+        from competency import privacy, tasks
         from competency.operations import access
         from competency.demo import register_demo_seeder
         from lms.core.extension_points import NavEntry, identity_linked, registries, statement_stored
@@ -50,6 +50,7 @@ class CompetencyPlugin(LMSPlugin):
         register_demo_seeder(app)
         __import__("competency.report_sources", fromlist=["register"]).register(app)
         registries(app).record_sections.extend(__import__("competency.record_sections").record_sections.SECTIONS)
+        privacy.register(app)
         _init_apprenticeship(app)
         _init_case_settings(app)
 

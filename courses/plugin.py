@@ -48,7 +48,7 @@ class CoursesPlugin(LMSPlugin):
         return group
 
     def init_app(self, app) -> None:
-        from courses import demo, panels, setup
+        from courses import demo, panels, privacy, setup
         from lms.core.extension_points import NavEntry, registries
 
         setup.declare_permissions(app)
@@ -59,6 +59,7 @@ class CoursesPlugin(LMSPlugin):
         reg.home_panels.append(panels.home_panel)
         __import__("courses.report_sources", fromlist=["register"]).register(app)
         reg.record_sections.append(importlib.import_module("courses.record_sections").record_section)
+        privacy.register(app)
         delivery = _delivery()
         if delivery is not None and hasattr(delivery, "init_app"):
             delivery.init_app(app)

@@ -101,6 +101,9 @@ def create_app(config_override: dict | None = None) -> Flask:
 
     xapi_setup.init_app(app)
     records_setup.init_app(app)
+    from lms.privacy import setup as privacy_setup
+
+    privacy_setup.init_app(app)
 
     selected = plugins.select(app)
     app.extensions["lms_plugins"] = selected

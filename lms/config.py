@@ -82,6 +82,9 @@ DEFAULTS: dict[str, object] = {
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     #: Where uploaded files are stored; default ``instance/uploads``.
     "LMS_UPLOAD_DIR": None,
+    #: Retention rule ``subsidy_evidence``: years that evidence of subsidised training (enrolments
+    #: in subsidised courses, apprenticeship records) is kept after it ends, even on erasure.
+    "LMS_RETENTION_SUBSIDY_YEARS": 5,
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}

@@ -1,4 +1,4 @@
-"""Translation catalogues, one per package (lms, courses, competency, supervision).
+"""Translation catalogues, one per package (lms, courses, competency, supervision, creditbank).
 
     python scripts/i18n.py update [PACKAGE...]   extract strings, merge into zh_CN and en catalogues,
                                                  and fill zh_CN from <package>/translations/zh/*.json
@@ -22,7 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ("lms", "courses", "competency", "supervision")
+PACKAGES = ("lms", "courses", "competency", "supervision", "creditbank")
 LOCALES = ("zh_Hans_CN", "en")  # Babel parses zh_CN as zh_Hans_CN; gettext looks for that folder
 
 

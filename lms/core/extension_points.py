@@ -202,6 +202,52 @@ class NavEntry:
     section: str = "main"
 
 
+@dataclass(frozen=True)
+class RetainedData:
+    """Personal data an erasure kept: ``what`` (table or description), ``rule`` the name of the
+    retention rule that keeps it (a key of :data:`lms.privacy.retention.RULES`), ``count`` rows,
+    ``until`` (ISO date) when it may be erased."""
+
+    what: str
+    rule: str
+    count: int = 0
+    until: str | None = None
+
+
+@dataclass
+class ErasureReport:
+    """What one privacy provider did for one user: rows removed and anonymised per table, and what
+    it kept with the retention rule that keeps it."""
+
+    provider: str
+    removed: dict[str, int] = field(default_factory=dict)
+    anonymised: dict[str, int] = field(default_factory=dict)
+    retained: list[RetainedData] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return {"provider": self.provider, "removed": dict(self.removed), "anonymised": dict(self.anonymised),
+                "retained": [asdict(r) for r in self.retained]}
+
+
+@dataclass(frozen=True)
+class PrivacyProvider:
+    """A package's declaration of the personal data it holds (as Moodle's privacy providers).
+
+    ``export(user) -> dict`` returns every personal datum the package holds about ``user``, JSON
+    serialisable; ``erase(user) -> ErasureReport`` removes or anonymises it (flush only; the
+    caller commits), keeping only what a named retention rule keeps. ``order``: providers run in
+    ascending order on erasure (plugins before the core's accounts, which run last).
+    """
+
+    name: str
+    label: object
+    export: Callable[[object], dict]
+    erase: Callable[[object], "ErasureReport"]
+    order: int = 100
+
+
 @dataclass
 class Registries:
     """Per-app registries that plugins fill in their ``init_app``.
@@ -232,6 +278,10 @@ class Registries:
     #: the core checked that already), ``filters`` a :class:`RecordFilters`. Sections are shown
     #: sorted by their ``order``; a plugin adds one with a single ``append`` in its ``init_app``.
     record_sections: list[Callable] = field(default_factory=list)
+    #: Privacy providers by name (see :class:`PrivacyProvider`): the core's accounts,
+    #: organisations, records and xapi, and every plugin holding personal data, register one.
+    #: Read by :mod:`lms.privacy` for a worker's export and an administrator's erasure.
+    privacy_providers: dict[str, PrivacyProvider] = field(default_factory=dict)
 
 
 #: The report sources a plugin may offer, with their contract. Readers (``supervision``) call them

@@ -99,17 +99,27 @@ def _imports(package: str) -> set[str]:
 
 
 def test_core_imports_no_plugin():
-    assert not _imports("lms") & {"courses", "competency", "supervision"}
+    assert not _imports("lms") & {"courses", "competency", "supervision", "creditbank"}
 
 
 def test_supervision_imports_only_the_core():
     """Supervision reaches courses and competency only through the core's report sources."""
-    assert not _imports("supervision") & {"courses", "competency"}
+    assert not _imports("supervision") & {"courses", "competency", "creditbank"}
     assert not (_imports("courses") | _imports("competency")) & {"supervision"}
+
+
+def test_creditbank_imports_only_the_core():
+    assert not _imports("creditbank") & {"courses", "competency", "supervision"}
+    assert not (_imports("courses") | _imports("competency") | _imports("supervision")) & {"creditbank"}
 
 
 def test_competency_never_imports_courses():
     assert "courses" not in _imports("competency")
+
+
+def test_creditbank_imports_only_lms():
+    assert not _imports("creditbank") & {"courses", "competency", "supervision"}
+    assert not _imports("lms") & {"creditbank"}
 
 
 def test_courses_never_imports_competency():

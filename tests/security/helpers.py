@@ -43,6 +43,9 @@ PUBLIC = {
     "record.shared": "a shared record (secret token checked, expiry and revocation honoured)",
     "record.shared_clr": "a shared record's signed CLR credential (token checked)",
     "competency_case.resource": "CASE REST endpoints (/ims/case/...): published frameworks are public by design",
+    "creditbank.catalogue": "the credit bank's outcome catalogue is public",
+    "creditbank.rules": "conversion rules are public (approved versions only)",
+    "creditbank.rules_export": "the public rules as CSV / JSON",
 }
 
 #: The LRS authenticates with HTTP Basic itself (401 with a JSON error), for every method.
