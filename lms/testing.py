@@ -40,6 +40,14 @@ def need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def only_on_postgresql(database_url: str) -> None:
+    """Skip a test that needs the suite's database to be PostgreSQL (row locks, real parallel
+    writers). Not a missing service: CI runs the whole suite a second time on PostgreSQL, where
+    these run, so LMS_TEST_STRICT does not turn this skip into a failure."""
+    if not str(database_url).startswith("postgres"):
+        pytest.skip("runs in the PostgreSQL pass of the suite (LMS_TEST_DATABASE_URL=postgresql://...)")
+
+
 def port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -434,5 +442,5 @@ def browser_login(page, base_url: str, login: str, password: str = PASSWORD) -> 
     page.wait_for_load_state()
 
 
-__all__ = ["need", "port_open", "free_port", "csrf_token_from", "browser_login", "in_parallel", "WebSession",
+__all__ = ["need", "only_on_postgresql", "port_open", "free_port", "csrf_token_from", "browser_login", "in_parallel", "WebSession",
            "PASSWORD", "STRICT", "shutil"]

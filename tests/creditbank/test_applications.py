@@ -8,7 +8,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from lms.testing import csrf_token_from, need
+from lms.testing import csrf_token_from, only_on_postgresql
 from tests.creditbank.support import PDF, catalogue
 
 
@@ -109,7 +109,7 @@ def test_worker_cannot_decide_own_application(world, create_user):
 
 @pytest.mark.postgres
 def test_twenty_parallel_decisions_have_one_effect(world, app, live_server, test_database_url):
-    need(test_database_url.startswith("postgres"), "needs LMS_TEST_DATABASE_URL=postgresql://...")
+    only_on_postgresql(test_database_url)
     from creditbank.models import Achievement, Application
     from creditbank.operations.applications import submit_application
     from lms.core.db import db
@@ -133,7 +133,7 @@ def test_twenty_parallel_decisions_have_one_effect(world, app, live_server, test
 
 @pytest.mark.postgres
 def test_twenty_parallel_identical_applications_make_one(world, app, live_server, test_database_url):
-    need(test_database_url.startswith("postgres"), "needs LMS_TEST_DATABASE_URL=postgresql://...")
+    only_on_postgresql(test_database_url)
     from creditbank.models import Application
     from lms.core.db import db
     from lms.testing import PASSWORD
@@ -155,7 +155,7 @@ def test_twenty_parallel_identical_applications_make_one(world, app, live_server
 
 @pytest.mark.postgres
 def test_twenty_parallel_evaluations_write_one_entry(world, app, test_database_url):
-    need(test_database_url.startswith("postgres"), "needs LMS_TEST_DATABASE_URL=postgresql://...")
+    only_on_postgresql(test_database_url)
     from creditbank.models import LedgerEntry
     from creditbank.tasks import record_and_evaluate
     from lms.core.db import db

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from lms.testing import PASSWORD, csrf_token_from, need
+from lms.testing import PASSWORD, csrf_token_from, only_on_postgresql
 from tests.creditbank.support import LiveSession, catalogue, in_parallel
 
 
@@ -89,7 +89,7 @@ def test_rule_form_refuses_hostile_values(people, client, auth):
 
 @pytest.mark.postgres
 def test_twenty_parallel_approvals_have_one_effect(people, app, live_server, test_database_url):
-    need(test_database_url.startswith("postgres"), "needs LMS_TEST_DATABASE_URL=postgresql://...")
+    only_on_postgresql(test_database_url)
     from creditbank.models import ConversionRule
     from creditbank.operations.rules import approve_rule, save_rule
     from lms.core.db import db

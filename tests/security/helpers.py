@@ -55,7 +55,7 @@ XAPI_PREFIX = "/xapi/"
 def sample_url(rule) -> str:
     """The rule's URL with every variable filled in with a plausible value."""
     values = {}
-    for arg in rule.arguments:
+    for arg in rule._converters:  # URL variables (a rule's defaults are arguments too)
         conv = rule._converters[arg]
         if isinstance(conv, IntegerConverter):
             values[arg] = 1
@@ -103,7 +103,7 @@ def world_values(w) -> dict:
 
 def fill(rule, values: dict) -> str:
     url = rule.rule
-    for arg in rule.arguments:
+    for arg in rule._converters:  # URL variables (a rule's defaults are arguments too)
         conv = rule._converters[arg]
         if arg in values:
             value = values[arg]

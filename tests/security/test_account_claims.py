@@ -12,7 +12,7 @@ import urllib.request
 from lms.accounts import operations as ops
 from lms.core.db import db
 from lms.core.extension_points import account_verified
-from lms.testing import PASSWORD, csrf_token_from, need
+from lms.testing import PASSWORD, csrf_token_from, only_on_postgresql
 
 
 def _opener():
@@ -30,8 +30,7 @@ def _post(opener, url, data):
 
 
 def test_parallel_confirmations_verify_once(app, live_server, create_user):
-    need(app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"),
-         "needs PostgreSQL (LMS_TEST_DATABASE_URL) for real concurrent transactions")
+    only_on_postgresql(app.config["SQLALCHEMY_DATABASE_URI"])
     user = create_user(login="w@factory.example", verified=False)
     token = ops.make_email_token(user)
     seen, lock = [], threading.Lock()

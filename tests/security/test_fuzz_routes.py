@@ -79,7 +79,7 @@ def _path_value(conv, world_ids):
 def requests(draw, routes, world_ids):
     rule, method = draw(st.sampled_from(routes))
     url = rule.rule
-    for arg in rule.arguments:
+    for arg in rule._converters:  # URL variables (a rule's defaults are arguments too)
         value = draw(_path_value(rule._converters[arg], world_ids))
         url = re.sub(r"<(?:[^<>:]+:)?%s>" % re.escape(arg), str(value), url)
     query = draw(st.dictionaries(FIELD_NAMES, URL_TEXT, max_size=3))

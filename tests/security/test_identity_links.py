@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 import sqlalchemy as sa
 
-from lms.testing import PASSWORD, csrf_token_from, need
+from lms.testing import PASSWORD, csrf_token_from, only_on_postgresql
 from tests.security.helpers import login_client, page_csrf
 
 MOODLE = "https://moodle.example.edu"
@@ -173,8 +173,7 @@ def _parallel(n, fn):
 
 
 def _need_postgresql(app):
-    need(app.config["LMS_DATABASE_URL"].startswith("postgres"),
-         "parallel link requests need PostgreSQL (LMS_TEST_DATABASE_URL)")
+    only_on_postgresql(app.config["LMS_DATABASE_URL"])
 
 
 def test_twenty_parallel_admin_links_link_once_and_log_once(app, live_server, create_user):

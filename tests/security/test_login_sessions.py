@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from lms.accounts.models import LoginFailure, User
 from lms.core.db import db
-from lms.testing import PASSWORD, WebSession, csrf_token_from, in_parallel, need
+from lms.testing import PASSWORD, WebSession, csrf_token_from, in_parallel, only_on_postgresql
 
 
 def _try(client, login, password="wrong-password-1"):
@@ -40,7 +40,7 @@ def test_every_spelling_of_a_login_shares_one_lockout(app, client, create_user, 
 
 def test_parallel_wrong_passwords_evaluate_at_most_the_limit_and_never_fail(app, live_server, create_user,
                                                                              monkeypatch):
-    need(app.config["LMS_DATABASE_URL"].startswith("postgres"), "parallel logins need PostgreSQL")
+    only_on_postgresql(app.config["LMS_DATABASE_URL"])
     from lms.accounts import operations
 
     user = create_user(login="target@example.com")

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from lms.core.db import db
-from lms.testing import csrf_token_from, need
+from lms.testing import csrf_token_from, only_on_postgresql
 from tests.lms.xapi.conftest import lrs_client, statement  # noqa: F401  (fixtures)
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -281,7 +281,7 @@ def test_twenty_parallel_identical_voids_store_one_voiding_statement(live_server
                                                                      statement):
     """Rule: the same voiding statement sent 20 times at once (PostgreSQL, live server) is stored
     once and voids its target once; every sender gets a success."""
-    need(test_database_url.startswith("postgres"), "needs PostgreSQL (LMS_TEST_DATABASE_URL)")
+    only_on_postgresql(test_database_url)
     _k, _s, h = lrs_client("statements/write", name="Moodle")
     h = {**h, "Content-Type": "application/json"}
     target = _send(f"{live_server.url}/xapi/statements", statement(1, id=str(uuid.uuid4())), h)

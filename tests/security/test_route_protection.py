@@ -12,7 +12,7 @@ def _rules(app):
 
 def test_public_list_is_small_and_every_entry_exists(app):
     endpoints = {r.endpoint for r in app.url_map.iter_rules()}
-    assert len(PUBLIC) <= 32  # a short list: every entry says why it is public
+    assert len(PUBLIC) <= 40  # a short list: every entry says why it is public
     missing = [e for e in PUBLIC if e not in endpoints and not e.startswith("competency.")]
     assert not missing, f"public routes that no longer exist: {missing}"
 

@@ -6,7 +6,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from lms.testing import csrf_token_from
+from lms.testing import csrf_token_from, only_on_postgresql
 from tests.courses.delivery_support import build_world
 from tests.creditbank.support import PDF, catalogue, completed_enrolment
 
@@ -153,10 +153,10 @@ def test_only_system_admins_erase(worker_world, client, auth):
 
 @pytest.mark.postgres
 def test_twenty_parallel_erasure_confirmations_erase_once(worker_world, create_user, live_server, test_database_url):
-    from lms.testing import PASSWORD, need
+    from lms.testing import PASSWORD
     from tests.creditbank.support import LiveSession, in_parallel
 
-    need(test_database_url.startswith("postgres"), "needs LMS_TEST_DATABASE_URL=postgresql://...")
+    only_on_postgresql(test_database_url)
     from lms.core.db import db
     from lms.privacy.models import ErasureRequest
 
