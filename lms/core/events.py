@@ -31,12 +31,27 @@ def pending_events() -> list[tuple]:
     return list(db.session.info.get(_KEY, ()))
 
 
+_READY = "lms_committed_events"
+
+
 @sa.event.listens_for(Session, "after_commit")
-def _send(session):
+def _committed(session):
     if session.in_nested_transaction():
         # SQLAlchemy also calls after_commit when a SAVEPOINT is released: not a commit yet.
         return
+    # Inside after_commit the session may not emit SQL, and receivers read their sender (lazy
+    # attributes): hand the events over to after_transaction_end, when the session is usable again.
     events = session.info.pop(_KEY, None)
+    if events:
+        session.info.setdefault(_READY, []).extend(events)
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _send_or_forget(session, transaction):
+    if transaction.parent is not None or transaction.nested:
+        return
+    session.info.pop(_KEY, None)  # left only by a rollback (or a close without commit)
+    events = session.info.pop(_READY, None)
     if not events or not has_app_context():
         return
     app = current_app._get_current_object()
@@ -48,9 +63,3 @@ def _send(session):
             log.exception("a receiver of %s failed", signal.name)
             if app.config.get("TESTING"):
                 raise
-
-
-@sa.event.listens_for(Session, "after_transaction_end")
-def _forget(session, transaction):
-    if transaction.parent is None and not transaction.nested:
-        session.info.pop(_KEY, None)
