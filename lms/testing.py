@@ -158,6 +158,11 @@ def _app_context_and_cleanup(request):
 
     mail.outbox.clear()
     sms.outbox.clear()
+    # Celery's "a join would block" flag is one process-wide global that eager tasks run in
+    # parallel threads (live-server tests) can leave set; a test starts without it.
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
     with app.app_context():
         yield
         db.session.remove()
