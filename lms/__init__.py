@@ -116,5 +116,7 @@ def create_app(config_override: dict | None = None) -> Flask:
     from lms import cli
 
     cli.init_app(app)
+    # The request's commit runs first among the after-request hooks (registered last).
+    db_module.init_request_boundary(app)
     app_created.send(app)
     return app

@@ -380,14 +380,28 @@ def in_parallel(n: int, fn) -> list:
 @pytest.fixture
 def received_events():
     """``received_events(signal)`` -> a list that fills with ``(sender, kwargs)`` each time the
-    signal is sent during the test (receivers are disconnected afterwards)."""
+    signal is sent during the test (receivers are disconnected afterwards). A sender that is a
+    database row is reloaded once the request's transaction has committed, so the test can still
+    read it after the request's session is gone."""
+    from lms.core.db import db
+    from lms.core.events import call_after_commit
+
     connected = []
+
+    def reload(row):
+        if row in db.session:
+            db.session.refresh(row)
 
     def watch(signal):
         got = []
 
         def receiver(sender, **kwargs):
             got.append((sender, kwargs))
+            try:
+                sa.inspect(sender).mapper
+            except sa.exc.NoInspectionAvailable:
+                return
+            call_after_commit(reload, sender)
 
         signal.connect(receiver, weak=False)
         connected.append((signal, receiver))

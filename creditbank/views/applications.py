@@ -72,8 +72,9 @@ def application(application_id: int):
         if outcome.ok:
             if outcome.value.status == "approved":
                 from creditbank.tasks import evaluate
+                from lms.core.events import call_after_commit
 
-                evaluate.delay(outcome.value.user_id)
+                call_after_commit(evaluate.delay, outcome.value.user_id)  # the task reads the decision
             return redirect(url_for("creditbank.application", application_id=row.id))
         status = outcome.status
     return render_template("creditbank/application.html", row=row, form=form, may_decide=may_decide), status

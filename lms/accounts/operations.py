@@ -260,17 +260,8 @@ def change_password(user: User, old_password: str | None, new_password: str) -> 
 
 
 def _count_hourly(key: str, limit: int) -> bool:
-    """Count one event for ``key`` in its hourly window; False once ``limit`` is used up."""
-    now = utcnow()
-    row = db.session.get(LoginFailure, key, with_for_update=True)
-    if row is None:
-        row = LoginFailure(key=key, count=0, first_at=now)
-        db.session.add(row)
-    if now - row.first_at > dt.timedelta(hours=1):
-        row.count, row.first_at = 0, now
-    row.count += 1
-    db.session.flush()
-    return row.count <= limit
+    """Count one event for ``key`` in its hourly window (atomically); False once ``limit`` is used up."""
+    return count_attempt(key, limit + 1, dt.timedelta(hours=1)) <= limit
 
 
 def allow_reset_mail(remote_addr: str | None) -> bool:

@@ -16,7 +16,8 @@ from lms.accounts.forms import (ID_CARD_STATUS_LABELS, ApiTokenForm, ChangePassw
                                 IdCardStatusForm, LoginForm, MobileCodeForm, ProfileForm, RegisterForm,
                                 ResetPasswordForm, ResetRequestForm, SmsResetForm, SmsResetRequestForm)
 from lms.accounts.models import ApiToken, User
-from lms.core.db import db
+from lms.core.db import db, keep_changes_on_refusal
+from lms.core.events import call_after_commit
 from lms.core.forms import apply_error, submit
 from lms.core.i18n import locale_code
 from lms.core.mail import send_mail
@@ -53,7 +54,6 @@ def logout():
         # A cookie captured before logout (the session or the one-year remember token) must not
         # open the account afterwards: both carry the session version, which this ends.
         ops.end_sessions(current_user._get_current_object())
-        db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("main.home"))
@@ -71,7 +71,7 @@ def register():
         user = done.value
         login_user(user)
         if user.email:
-            _send_verification_mail(user)  # after the commit: the account exists when the link arrives
+            call_after_commit(_send_verification_mail, user)  # the account exists when the link arrives
         flash(_("Your account has been created. Verify your email or mobile number on your account page."),
               "success")
         return redirect(url_for("auth.profile"))
@@ -94,11 +94,10 @@ def resend_verification():
     if not current_user.email or current_user.email_verified_at is not None:
         return redirect(url_for("auth.profile"))
     allowed = ops.allow_verification_mail(current_user)
-    db.session.commit()
     if not allowed:
         flash(_("Too many attempts; please wait and try again."), "danger")
         return redirect(url_for("auth.profile"))
-    _send_verification_mail(current_user)
+    call_after_commit(_send_verification_mail, current_user._get_current_object())
     flash(_("A verification link has been sent to %(email)s.", email=current_user.email), "info")
     return redirect(url_for("auth.profile"))
 
@@ -121,7 +120,6 @@ def verify_email(token):
             db.session.rollback()
             return render_template("accounts/verify_email.html", form=form, error=str(exc.message), token=token), \
                 (403 if isinstance(exc, ops.AccountPermissionError) else 400)
-        db.session.commit()
         flash(_("Your email address has been verified."), "success")
         return redirect(url_for("auth.profile"))
     return render_template("accounts/verify_email.html", form=form, error=None, token=token)
@@ -134,10 +132,9 @@ def send_mobile_code():
     try:
         code = ops.request_mobile_verification(current_user, request.remote_addr)
     except ops.AccountError as exc:
-        db.session.commit()  # the limits count even when refused
-        flash(str(exc.message), "danger")
+        flash(str(exc.message), "danger")  # the limits count even when refused (a redirect commits)
         return redirect(url_for("auth.profile"))
-    db.session.commit()
+    db.session.flush()
     if _send_sms(current_user.mobile, code):
         flash(_("A 6-digit code has been sent to your mobile number. It is valid for 10 minutes."), "info")
     return redirect(url_for("auth.profile", _anchor="verify-mobile"))
@@ -226,16 +223,16 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         allowed = ops.allow_reset_mail(request.remote_addr)
-        db.session.commit()
         if not allowed:
+            keep_changes_on_refusal()  # the limit counts even when refused
             flash(_("Too many attempts; please wait and try again."), "danger")
             return render_template("accounts/reset_request.html", form=form), 429
         user = ops.find_user(form.login.data)
         if user is not None and user.email:
             link = current_app.config["LMS_PUBLIC_URL"].rstrip("/") + url_for(
                 "auth.reset_password", token=ops.make_reset_token(user))
-            send_mail(user.email, _("Reset your password"),
-                      _("Open this link within an hour to choose a new password:\n%(link)s", link=link))
+            call_after_commit(send_mail, user.email, _("Reset your password"),
+                              _("Open this link within an hour to choose a new password:\n%(link)s", link=link))
         # Same answer whether or not the account exists.
         flash(_("If an account with this email exists, a reset link has been sent to it."), "info")
         return redirect(url_for("auth.login"))
@@ -264,15 +261,14 @@ def sms_reset_request():
         try:
             pending = ops.request_sms_reset(form.mobile.data, request.remote_addr)
         except ops.AccountError as exc:
-            db.session.commit()  # the limits count even when refused
+            keep_changes_on_refusal()  # the limits count even when refused
             apply_error(exc, form)
             status = 429 if exc.field is None else 400
             return render_template("accounts/sms_reset_request.html", form=form), status
-        db.session.commit()
         if pending is not None:
             # A provider failure is logged, not shown: the answer must not differ for numbers
-            # that have an account.
-            _send_sms(*pending, tell_user=False)
+            # that have an account. Sent once the code is committed.
+            call_after_commit(_send_sms, *pending, tell_user=False)
         flash(_("If an account has this mobile number, a 6-digit code has been sent to it."), "info")
         return redirect(url_for("auth.sms_reset", mobile=ops.normalise_mobile(form.mobile.data)))
     return render_template("accounts/sms_reset_request.html", form=form), (400 if form.is_submitted() else 200)
@@ -333,6 +329,5 @@ def revoke_token(token_id):
     except ops.AccountError:
         db.session.rollback()
         return render_template("errors/error.html", status=404, message=_("No such token.")), 404
-    db.session.commit()
     flash(_("The token has been revoked."), "success")
     return redirect(url_for("auth.api_tokens"))

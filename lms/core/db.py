@@ -1,7 +1,8 @@
 """The database handle, the declarative base and column types shared by every package.
 
-Operations only ``flush``; the request (or task, or CLI command) commits once, see
-:func:`lms.core.db.commit_on_success`.
+Operations only ``flush``; the request (or task, or CLI command) commits once: for requests,
+:func:`init_request_boundary` commits when the view's response is a success and rolls back
+otherwise; views never commit.
 """
 from __future__ import annotations
 
@@ -140,6 +141,60 @@ def init_app(app) -> None:
         # A request that raised never commits half its work.
         if exc is not None:
             db.session.rollback()
+
+
+def keep_changes_on_refusal() -> None:
+    """Ask the request boundary to commit although the response refuses (4xx): what the request
+    counted or logged about the refusal (failed attempts, rate limits, a refused share view) stays."""
+    from flask import g
+
+    g.lms_commit_on_refusal = True
+
+
+def commit_with_retry(fn, *, retry_on: tuple, attempts: int = 2, on_exhausted=None):
+    """Run ``fn()`` and commit its work; when the work or the commit raises one of ``retry_on`` (two
+    writers raced on one unique key), roll back and run it again; after ``attempts`` tries raise
+    ``on_exhausted()`` (or the error). For request handlers whose answer depends on winning a race
+    (the LRS); everything else leaves the commit to the request boundary."""
+    for attempt in range(1, attempts + 1):
+        try:
+            result = fn()
+            db.session.commit()
+            return result
+        except retry_on:
+            db.session.rollback()
+            if attempt == attempts:
+                if on_exhausted is None:
+                    raise
+                raise on_exhausted() from None
+        except Exception:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def init_request_boundary(app) -> None:
+    """The one commit of a request, after its view (registered last, so it runs before the other
+    after-request hooks decorate the response): a response below 400 commits, a refusal rolls back
+    unless the view called :func:`keep_changes_on_refusal`. A commit that hits a unique constraint
+    (a concurrent duplicate) answers 409 instead of 500."""
+    from flask import g
+    from werkzeug.exceptions import Conflict
+
+    @app.after_request
+    def _commit_or_roll_back(response):
+        if not db.session().in_transaction():
+            return response
+        if response.status_code >= 400 and not g.get("lms_commit_on_refusal"):
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            db.session.rollback()
+            return app.handle_http_exception(Conflict(
+                "This conflicts with a request made at the same time; reload and try again."))
+        return response
 
 
 # --- one effect per intent -------------------------------------------------------------------

@@ -26,6 +26,21 @@ def send_after_commit(signal, sender, /, **kwargs) -> None:
     db.session.info.setdefault(_KEY, []).append((signal, sender, kwargs))
 
 
+def call_after_commit(fn, /, *args, **kwargs) -> None:
+    """Queue ``fn(*args, **kwargs)`` (sending a mail, an SMS) until the current transaction commits;
+    a rollback drops it."""
+    db.session.info.setdefault(_KEY, []).append((None, fn, {"args": args, "kwargs": kwargs}))
+
+
+def queued_call(fn, session=None) -> tuple | None:
+    """The positional arguments of ``fn`` as queued by :func:`call_after_commit` in the current
+    transaction (to add to them, e.g. one "statement stored" announcement per transaction), or None."""
+    for signal, target, payload in (session or db.session).info.get(_KEY, ()):
+        if signal is None and target is fn:
+            return payload["args"]
+    return None
+
+
 def pending_events() -> list[tuple]:
     """Events queued in the current transaction (tests use it to check what will be sent)."""
     return list(db.session.info.get(_KEY, ()))
@@ -57,9 +72,12 @@ def _send_or_forget(session, transaction):
     app = current_app._get_current_object()
     for signal, sender, kwargs in events:
         try:
-            signal.send(sender, **kwargs)
+            if signal is None:
+                sender(*kwargs["args"], **kwargs["kwargs"])
+            else:
+                signal.send(sender, **kwargs)
         except Exception:
             # The change is committed: a failing receiver must not turn it into an error.
-            log.exception("a receiver of %s failed", signal.name)
+            log.exception("a receiver of %s failed", getattr(signal, "name", getattr(sender, "__name__", sender)))
             if app.config.get("TESTING"):
                 raise

@@ -26,7 +26,7 @@ def apply_error(error, form) -> None:
 
 @dataclass
 class Outcome:
-    """What :func:`submit` did: ``ok`` when the action ran and was committed; ``status`` is the
+    """What :func:`submit` did: ``ok`` when the action ran (the request boundary commits it); ``status`` is the
     HTTP status to render the form with otherwise (200 first view, 400 invalid input)."""
 
     ok: bool
@@ -35,13 +35,14 @@ class Outcome:
 
 
 def submit(form, action: Callable[[], object], errors=(ValueError,), *, commit_on_error: bool = False) -> Outcome:
-    """The one way a view handles a POSTed form: validate, run the operation, commit once.
+    """The one way a view handles a POSTed form: validate, run the operation (the request boundary
+    commits it when the view answers with a success).
 
     A domain error (one of ``errors``, carrying ``message`` and optionally ``field``) rolls back
-    (or commits, with ``commit_on_error``, e.g. to keep a failed-login count) and is shown on the
-    form in the user's language.
+    (or, with ``commit_on_error``, is kept by the boundary, e.g. a failed-login count) and is shown
+    on the form in the user's language.
     """
-    from lms.core.db import db
+    from lms.core.db import db, keep_changes_on_refusal
 
     if not form.validate_on_submit():
         return Outcome(False, 400 if form.is_submitted() else 200)
@@ -49,10 +50,10 @@ def submit(form, action: Callable[[], object], errors=(ValueError,), *, commit_o
         value = action()
     except errors as exc:
         if commit_on_error:
-            db.session.commit()
+            keep_changes_on_refusal()
         else:
             db.session.rollback()
         apply_error(exc, form)
         return Outcome(False, 400)
-    db.session.commit()
+    db.session.flush()
     return Outcome(True, 200, value)

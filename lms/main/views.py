@@ -29,7 +29,6 @@ def set_language(code):
         session["lang"] = code
         if current_user.is_authenticated:
             current_user.locale = code
-            db.session.commit()
     return safe_redirect(request.form.get("next") or request.referrer, "/")
 
 

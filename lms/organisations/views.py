@@ -57,7 +57,6 @@ def user_detail(user_id):
             db.session.rollback()
             flash(str(exc.message), "danger")
         else:
-            db.session.commit()
             flash(_("Saved."), "success")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     return render_template("admin/user_detail.html", user=user, form=form)
@@ -114,7 +113,6 @@ def organisation_detail(org_id):
                 form.login.errors = list(form.login.errors) + [exc.message]
                 status = 400
             else:
-                db.session.commit()
                 flash(_("The member has been added."), "success")
                 return redirect(url_for("admin.organisation_detail", org_id=org.id))
     elif form.is_submitted():
@@ -138,6 +136,5 @@ def remove_member(org_id, membership_id):
     if m.role in ("enterprise_admin", "institution_admin", "supervisor") and not viewer.is_system_admin:
         abort(403)
     ops.remove_membership(m)
-    db.session.commit()
     flash(_("The member has been removed."), "success")
     return redirect(url_for("admin.organisation_detail", org_id=org.id))

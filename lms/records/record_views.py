@@ -13,6 +13,7 @@ from flask import (Blueprint, Response, abort, flash, jsonify, make_response, re
                    session, url_for)
 from flask_babel import gettext as _
 
+from lms.core.db import keep_changes_on_refusal
 from lms.core.permissions import acting_user, require
 
 record_bp = Blueprint("record", __name__)
@@ -184,7 +185,6 @@ def create_share():
             abort(403)
         flash(str(exc.message), "danger")
         return redirect(url_for("record.my_record"))
-    db.session.commit()
     if token:
         session["record_new_link"] = url_for("record.shared", token=token, _external=True)
         flash(_("Share link made. Copy it now: it is shown only once."), "success")
@@ -213,7 +213,6 @@ def revoke_share(share_uuid):
     if share is None or share.user_id != acting_user().id:
         abort(404)
     record.revoke_share(share, actor=acting_user())
-    db.session.commit()
     flash(_("Share link revoked."), "success")
     return redirect(url_for("record.my_record") + "#shares")
 
@@ -232,7 +231,6 @@ def _qr_data_uri(url: str) -> str:
 @record_bp.route("/record/shared/<token>")
 def shared(token):
     """Public: a shared record, its signature checked, or why the link no longer works."""
-    from lms.core.db import db
     from lms.records import record
     from lms.records.credentials import verify
 
@@ -241,7 +239,7 @@ def shared(token):
         return render_template("records/shared.html", share=None, state="unknown"), 404
     state = record.share_state(share)
     record.log_view(share, "page" if state == "valid" else "refused", request.headers.get("User-Agent", ""))
-    db.session.commit()
+    keep_changes_on_refusal()  # a refused view is logged too
     if state != "valid":
         resp = make_response(render_template("records/shared.html", share=share, state=state), 410)
     else:
@@ -262,7 +260,6 @@ def shared(token):
 @record_bp.route("/record/shared/<token>/clr.json")
 def shared_clr(token):
     """Public: the shared record as its signed CLR 2.0 credential."""
-    from lms.core.db import db
     from lms.records import record
 
     share = record.share_by_token(token)
@@ -270,7 +267,7 @@ def shared_clr(token):
         abort(404)
     state = record.share_state(share)
     record.log_view(share, "credential" if state == "valid" else "refused", request.headers.get("User-Agent", ""))
-    db.session.commit()
+    keep_changes_on_refusal()  # a refused view is logged too
     if state != "valid":
         abort(410)
     resp = _json_ld(share.credential, "application/ld+json")

@@ -28,6 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from lms.accounts.models import User
 from lms.core import permissions
 from lms.core.db import contains_text, db, utcnow
+from lms.core.events import call_after_commit
 from lms.core.forms import choices
 from lms.core.permissions import acting_user, can, require, require_admin, visible
 from lms.records.provenance import SYSTEM, TRUST_ASSESSMENT, TRUST_STANDARD, TRUST_UNTRUSTED
@@ -170,7 +171,6 @@ def clients():
             form.form_errors.append(str(exc.message))
             status = 400
         else:
-            db.session.commit()
             created = {"name": client.name, "key": key, "secret": secret, "endpoint": credentials.lrs_endpoint()}
             form = ClientForm(formdata=None)
     elif form.is_submitted():
@@ -218,7 +218,6 @@ def update_client(client_id):
             db.session.rollback()
             form.form_errors.append(str(exc.message))
         else:
-            db.session.commit()
             flash(_("The client %(name)s has been updated.", name=client.name), "success")
             return redirect(url_for("xapi_admin.clients"))
     return _clients_page(ClientForm(formdata=None), edited=(client_id, form)), 400
@@ -236,7 +235,6 @@ def revoke_client(client_id):
     if client is None:
         abort(404)
     credentials.revoke_client(client)
-    db.session.commit()
     flash(_("The client %(name)s has been revoked.", name=client.name), "success")
     return redirect(url_for("xapi_admin.clients"))
 
@@ -387,7 +385,6 @@ def void_statement(statement_id):
         db.session.rollback()
         form.form_errors.append(str(exc.message))
         return _statement_page(row, form), 400
-    db.session.commit()
     if voiding_id is None:
         flash(_("This statement was voided already."), "info")
     else:
@@ -438,9 +435,8 @@ def forwarding_resend(name):
         if not 0 < ids[0] < 2 ** 63:
             abort(400)
     count = forwarding.resend(name, ids)
-    db.session.commit()
     if count:
-        _kick(name)
+        call_after_commit(_kick, name)
     flash(_("%(n)d statements queued again.", n=count), "success")
     return redirect(url_for("xapi_admin.forwarding_detail", name=name))
 
@@ -454,8 +450,7 @@ def forwarding_retry(name):
     if not form.validate_on_submit():
         abort(400)
     count = forwarding.retry_now(name)
-    db.session.commit()
-    _kick(name)
+    call_after_commit(_kick, name)
     flash(_("%(n)d waiting statements will be sent now.", n=count), "success")
     return redirect(url_for("xapi_admin.forwarding_detail", name=name))
 

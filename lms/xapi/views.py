@@ -12,7 +12,7 @@ import logging
 import sqlalchemy as sa
 from flask import Blueprint, g, request
 
-from lms.core.db import db
+from lms.core.db import commit_with_retry, db
 from lms.xapi import http
 from lms.xapi.errors import XAPIError
 from lms.xapi.resources import about, activities, activity_profile, agent_profile, agents, state, statements
@@ -44,23 +44,13 @@ def _dispatch(name: str):
         raise XAPIError(f"method {x.method} is not allowed on {name}", 405)
     if module is not about:
         http.authenticate_request(x)
-    writes = x.method in ("PUT", "POST", "DELETE")
-    for attempt in (1, 2):
-        try:
-            response = module.handle(x)
-            if writes:
-                db.session.commit()
-            return response
-        except _RETRYABLE:
-            # Two writers raced on the same unique key (a statement id, a document): the second
-            # attempt sees the first one's row and answers as the specification says.
-            db.session.rollback()
-            if attempt == 2:
-                raise XAPIError("the request conflicted with a concurrent one; retry it", 409) from None
-        except Exception:
-            db.session.rollback()
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    if x.method not in ("PUT", "POST", "DELETE"):
+        return module.handle(x)
+    # Two writers raced on the same unique key (a statement id, a document): the second attempt
+    # sees the first one's row and answers as the specification says.
+    return commit_with_retry(lambda: module.handle(x), retry_on=_RETRYABLE,
+                             on_exhausted=lambda: XAPIError("the request conflicted with a concurrent one; "
+                                                            "retry it", 409))
 
 
 def _retryable() -> tuple:
