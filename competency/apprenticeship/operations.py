@@ -5,6 +5,7 @@ commits. Status computation (:func:`recompute`) is the same for the statement-dr
 daily due-date task and the mentor actions.
 """
 from __future__ import annotations
+from lms.core.exceptions import DomainError
 
 import csv
 import datetime as dt
@@ -54,16 +55,11 @@ AT_RISK_DAYS = 14
 DUPLICATE_SIGNOFF_SECONDS = 120
 
 
-class ApprenticeshipError(Exception):
+class ApprenticeshipError(DomainError):
     """A rule was broken; ``status`` is the HTTP status to answer, ``field`` the form field."""
 
     def __init__(self, message, field: str | None = None, status: int = 400, code: str = "invalid", **details):
-        super().__init__(str(message))
-        self.message = str(message)
-        self.field = field
-        self.status = status
-        self.code = code
-        self.details = details
+        super().__init__(message, field, status=status, code=code, **details)
 
 
 class PolicyError(ApprenticeshipError):

@@ -14,18 +14,11 @@ the caller commits once.
 * :mod:`.access` -- who may see and do what (owners of frameworks and rules included).
 """
 
+from lms.core.exceptions import DomainError
 
-class CompetencyError(Exception):
+
+class CompetencyError(DomainError):
     """A domain error shown to the user; ``status`` is the HTTP status for the API."""
 
-    status = 400
-    code = "invalid"
-
     def __init__(self, message, *, status: int | None = None, code: str | None = None, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
-        if status is not None:
-            self.status = status
-        if code is not None:
-            self.code = code
+        super().__init__(message, field, status=status, code=code)

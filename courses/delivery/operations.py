@@ -6,6 +6,7 @@ Refusals raise :class:`DeliveryError` *before* anything is written, so a refused
 changes nothing.
 """
 from __future__ import annotations
+from lms.core.exceptions import DomainError
 
 import base64
 import dataclasses
@@ -43,14 +44,11 @@ MAX_SUBMISSION_FILE_BYTES = 50 * 1024 * 1024
 MAX_SUBMISSION_FILES = 5
 
 
-class DeliveryError(Exception):
+class DeliveryError(DomainError):
     """A refused delivery action: HTTP ``status``, a machine ``code`` and a human ``message``."""
 
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+        super().__init__(message, field, status=status, code=code)
 
 
 # --- access ---------------------------------------------------------------------------------

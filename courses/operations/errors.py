@@ -1,8 +1,9 @@
 """The error every courses operation raises when a rule is broken."""
 from __future__ import annotations
+from lms.core.exceptions import DomainError
 
 
-class CourseError(ValueError):
+class CourseError(DomainError, ValueError):
     """A rule of the courses domain was broken.
 
     ``message`` is shown to the user; ``field`` names the form field at fault (or ``None``);
@@ -11,8 +12,4 @@ class CourseError(ValueError):
     """
 
     def __init__(self, message, field: str | None = None, *, status: int = 400, code: str = "invalid"):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
-        self.status = status
-        self.code = code
+        super().__init__(message, field, status=status, code=code)

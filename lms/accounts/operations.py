@@ -1,5 +1,6 @@
 """Account operations. They take the acting user explicitly, only flush, and never commit."""
 from __future__ import annotations
+from lms.core.exceptions import DomainError
 
 import datetime as dt
 import hashlib
@@ -26,17 +27,18 @@ log = logging.getLogger("lms.accounts")
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
-class AccountError(ValueError):
+class AccountError(DomainError, ValueError):
     """A rule of the accounts domain was broken; ``field`` names the form field at fault."""
 
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+    def __init__(self, message, field: str | None = None, *, status: int | None = None, code: str | None = None):
+        super().__init__(message, field, status=status, code=code)
 
 
 class AccountPermissionError(AccountError):
     """The acting user may not do this (views answer 403)."""
+
+    status = 403
+    code = "forbidden"
 
 
 def normalise_login(login: str) -> tuple[str | None, str | None]:

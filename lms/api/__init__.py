@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from lms.core.exceptions import DomainError
 
-class ApiError(Exception):
-    """An error answered as the API's JSON error shape."""
+
+class ApiError(DomainError):
+    """An error answered as the API's JSON error shape (a :class:`DomainError` with the status
+    first, as API code reads best)."""
 
     def __init__(self, status: int, code: str, message: str, **details):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = str(message)
-        self.details = details
+        field = details.pop("field", None)
+        super().__init__(message, field, status=status, code=code, **details)
 
 
 def error_response(status: int, code: str, message: str, **details):

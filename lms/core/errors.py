@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from lms.api import ApiError, error_response
+from lms.core.exceptions import DomainError
 
 log = logging.getLogger("lms.errors")
 
@@ -106,9 +107,33 @@ def init_app(app) -> None:
             _refuse_malformed_json()
         return None
 
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, **exc.details)
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        """Every domain error (ApiError included), answered once: JSON on the API, a flashed
+        message and a redirect back on pages (the error page when there is no page to go back to)."""
+        if _wants_json():
+            body = exc.as_json()
+            return error_response(exc.status, body.pop("code"), body.pop("message"), **body)
+        from flask import flash, redirect
+
+        from lms.core.redirects import is_local_path
+
+        back = request.referrer or ""
+        host = request.host_url.rstrip("/")
+        if back.startswith(host + "/"):
+            back = back[len(host):]
+        if request.method != "GET" and back and is_local_path(back) and exc.status != 404:
+            # The redirect is a success to the request boundary: undo the refused work here
+            # (unless the view keeps what it counted about the refusal).
+            from flask import g
+
+            from lms.core.db import db
+
+            if not g.get("lms_commit_on_refusal"):
+                db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(back)
+        return render_template("errors/error.html", status=exc.status, message=exc.message), exc.status
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc):

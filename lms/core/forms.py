@@ -6,6 +6,8 @@ from typing import Callable
 
 from wtforms import SelectChoice
 
+from lms.core.exceptions import DomainError
+
 
 def choices(pairs) -> list[SelectChoice]:
     """``[(value, label), ...]`` or ``{value: label}`` as WTForms select choices (labels may be lazy)."""
@@ -34,7 +36,7 @@ class Outcome:
     value: object = None
 
 
-def submit(form, action: Callable[[], object], errors=(ValueError,), *, commit_on_error: bool = False) -> Outcome:
+def submit(form, action: Callable[[], object], errors=(ValueError, DomainError), *, commit_on_error: bool = False) -> Outcome:
     """The one way a view handles a POSTed form: validate, run the operation (the request boundary
     commits it when the view answers with a success).
 

@@ -1,5 +1,6 @@
 """Export a user's personal data; erase it on an administrator's request."""
 from __future__ import annotations
+from lms.core.exceptions import DomainError
 
 import logging
 
@@ -17,11 +18,8 @@ log = logging.getLogger("lms.privacy")
 ERASED = "!erased"
 
 
-class PrivacyError(ValueError):
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class PrivacyError(DomainError, ValueError):
+    """A privacy request that cannot be met; ``field`` names the form field at fault."""
 
 
 def providers() -> list:

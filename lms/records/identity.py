@@ -21,6 +21,7 @@ foreign account (CSV import, one-time code, the unmatched-learners page). An unv
 registration therefore claims nothing.
 """
 from __future__ import annotations
+from lms.core.exceptions import DomainError
 
 import hashlib
 import secrets
@@ -36,13 +37,8 @@ __all__ = ["learner_key", "key_hash", "platform_key", "email_keys", "users_for_k
            "user_id_for_key", "keys_of_user", "key_hashes_of_users", "link", "IdentityError", "actor_from_key", "describe_key"]
 
 
-class IdentityError(ValueError):
+class IdentityError(DomainError, ValueError):
     """A link that cannot be made (the key belongs to another user, malformed input...)."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 def _sha1(text: str) -> str:

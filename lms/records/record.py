@@ -3,6 +3,7 @@ through the "record sections" registry), its PDF, its verifiable export as a sig
 ``ClrCredential``, and the links a worker shares it with.
 """
 from __future__ import annotations
+from lms.core.exceptions import DomainError
 
 import datetime as dt
 import hashlib
@@ -29,12 +30,11 @@ VERIFICATION_LABELS = {"signed": _l("Signed credential"), "recorded": _l("Record
                        "reported": _l("Reported, not checked"), "revoked": _l("Revoked")}
 
 
-class RecordError(Exception):
+class RecordError(DomainError):
     """A request about a record that cannot be met; ``status`` is the HTTP status it maps to."""
 
-    def __init__(self, message, status: int = 400):
-        super().__init__(message)
-        self.message, self.status = message, status
+    def __init__(self, message, status: int = 400, *, code: str | None = None, field: str | None = None):
+        super().__init__(message, field, status=status, code=code)
 
 
 # --- who may read -------------------------------------------------------------------------------
